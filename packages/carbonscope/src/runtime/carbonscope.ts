@@ -100,7 +100,7 @@ export interface CarbonscopeOptions {
   /** The power sources; chosen by ENERGY_SOURCE (auto: RAPL, powermetrics, estimate) when absent. */
   sources?: MeterSources;
   /** Options for that choice (binaries, platform), when `sources` is absent. */
-  select?: Omit<SelectSourcesOptions, 'config' | 'logger'>;
+  select?: Omit<SelectSourcesOptions, 'config' | 'logger' | 'raplEarly'>;
   /**
    * Tracks every incoming HTTP request from create() on, while the power sources are probed
    * (`register`'s and the instrumentation's: an nvidia-smi slow to answer takes a second or
@@ -189,6 +189,17 @@ export function whenStopped(cs: Carbonscope, fn: () => Promise<void>): void {
 const MAX_DROP_WARNINGS = 100;
 /** Distinct listener errors warned about; a listener failing for every operation warns once. */
 const MAX_LISTENER_WARNINGS = 100;
+
+/**
+ * The powercap root whose RAPL counters the early baseline reads: where the sources are chosen
+ * here and RAPL may be one (Linux; ENERGY_SOURCE neither estimate nor powermetrics).
+ */
+function raplRootOf(options: CarbonscopeOptions, settings: Settings): string | undefined {
+  const { source, powercapRoot } = settings.energy;
+  const platform = options.select?.platform ?? process.platform;
+  if (options.sources || platform !== 'linux') return undefined;
+  return source === 'estimate' || source === 'powermetrics' ? undefined : powercapRoot;
+}
 
 /** The boot clock given, else Linux's with the default clock; none with a scripted clock. */
 function bootClockOf(options: CarbonscopeOptions): { bootClock?: Clock } {
@@ -437,7 +448,13 @@ export class Carbonscope implements OperationTracker {
     const boot = bootClockOf(options);
     const wallClock = options.wallClock ?? Date.now;
     const early = startingNow
-      ? readEarlyBaseline(clock, wallClock, processCpu, boot.bootClock)
+      ? readEarlyBaseline(
+          clock,
+          wallClock,
+          processCpu,
+          boot.bootClock,
+          raplRootOf(options, settings),
+        )
       : undefined;
     if (early) {
       tracker.baseline(options.sources?.host.estimated ?? true);
@@ -447,7 +464,13 @@ export class Carbonscope implements OperationTracker {
     try {
       sources =
         options.sources ??
-        (await selectSources({ clock, ...options.select, config: settings, logger }));
+        (await selectSources({
+          clock,
+          ...options.select,
+          config: settings,
+          logger,
+          ...(early?.raplCounters ? { raplEarly: early.raplCounters } : {}),
+        }));
     } catch (err) {
       // Nothing of it stays on: its tracking, an `exact` tracker's async hooks.
       requests?.stop();

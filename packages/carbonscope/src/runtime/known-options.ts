@@ -74,7 +74,10 @@ const SELECT = {
   holdProcess: true,
   probeTimeoutMs: true,
   gpuRetryFirstMs: true,
-} as const satisfies Record<keyof Omit<SelectSourcesOptions, 'config' | 'logger'>, true>;
+} as const satisfies Record<
+  keyof Omit<SelectSourcesOptions, 'config' | 'logger' | 'raplEarly'>,
+  true
+>;
 
 /**
  * CarbonscopeOptions but the span hooks the OTel layer sets; the instrumentation's config adds

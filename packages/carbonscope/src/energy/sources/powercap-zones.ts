@@ -1,9 +1,12 @@
-import { lstatSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorCode } from '../../error-code.js';
 
 /** Reads a small sysfs file as text; injectable so tests can simulate EACCES and vanishing. */
 export type ReadText = (path: string) => string;
+
+/** The ReadText of sysfs. */
+export const readSysText: ReadText = (path) => readFileSync(path, 'latin1');
 
 // Numbered in hex (powercap_sys.c names a zone `%s:%x`): the 11th package is intel-rapl:a.
 const ZONE_DIR = /^intel-rapl(-mmio)?:([0-9a-f]+)(?::([0-9a-f]+))?$/;
@@ -14,6 +17,16 @@ const ZONE_DIR = /^intel-rapl(-mmio)?:([0-9a-f]+)(?::([0-9a-f]+))?$/;
  * flat links into it would lead nowhere.
  */
 const CONTROL_TYPES = ['intel-rapl', 'intel-rapl-mmio'];
+
+/** Parses a sysfs counter; undefined for anything but a non-negative safe integer. */
+export function parseMicrojoules(text: string): number | undefined {
+  const trimmed = text.trim();
+  // Number('') is 0: an empty read (a file being rewritten) would look like a counter reset
+  // and the next good read would then count the whole counter again.
+  if (trimmed === '') return undefined;
+  const value = Number(trimmed);
+  return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+}
 
 /** One powercap zone whose name could be read. */
 export interface PowercapZone {
@@ -109,4 +122,38 @@ export function listPowercapZones(root: string, read: ReadText): ZoneListing {
     }
   }
   return { zones, unnamed: [...unnamed.values()] };
+}
+
+/**
+ * Every RAPL zone's energy_uj under `root`, by its path (RaplDomain.energyPath), read as they
+ * are now: the default instance's early baseline (EarlyBaseline.raplCounters), which the RAPL
+ * source's first interval runs from. A zone that cannot be read (root-only since CVE-2020-8694,
+ * gone) is left out; a root that cannot be listed gives none. Zones in the order, and under the
+ * folder, listPowercapZones takes them.
+ */
+export function readZoneCounters(root: string, read: ReadText): Map<string, number> {
+  const out = new Map<string, number>();
+  const seen = new Set<string>();
+  const consider = (id: string, dir: string): void => {
+    if (seen.has(id) || !ZONE_DIR.test(id)) return;
+    const path = join(root, dir, 'energy_uj');
+    let value: number | undefined;
+    try {
+      value = parseMicrojoules(read(path));
+    } catch {
+      return;
+    }
+    if (value === undefined) return;
+    seen.add(id);
+    out.set(path, value);
+  };
+  const top = entriesOf(root);
+  for (const entry of top) consider(entry, entry);
+  for (const type of CONTROL_TYPES.filter((t) => top.includes(t))) {
+    for (const zone of entriesOf(join(root, type)).filter((e) => ZONE_DIR.test(e))) {
+      consider(zone, join(type, zone));
+      for (const sub of entriesOf(join(root, type, zone))) consider(sub, join(type, zone, sub));
+    }
+  }
+  return out;
 }

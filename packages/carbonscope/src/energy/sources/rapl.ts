@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { elapsedText } from '../../elapsed-text.js';
 import { errorCode } from '../../error-code.js';
@@ -9,14 +9,16 @@ import { cpuVendor } from './cpu-vendor.js';
 import {
   listPowercapZones,
   type PowercapZone,
+  parseMicrojoules,
   type ReadText,
+  readSysText,
   type UnnamedZone,
 } from './powercap-zones.js';
 import type { Component, EnergyReading, PowerSource, ProbeResult, SampleTick } from './source.js';
 
-export type { ReadText } from './powercap-zones.js';
+export { parseMicrojoules, type ReadText } from './powercap-zones.js';
 
-const readText: ReadText = (path) => readFileSync(path, 'latin1');
+const readText = readSysText;
 
 /** One energy counter the host total is made of. */
 export interface RaplDomain {
@@ -36,16 +38,6 @@ export interface RaplDomain {
 }
 
 type Zone = PowercapZone;
-
-/** Parses a sysfs counter; undefined for anything but a non-negative safe integer. */
-export function parseMicrojoules(text: string): number | undefined {
-  const trimmed = text.trim();
-  // Number('') is 0: an empty read (a file being rewritten) would look like a counter reset
-  // and the next good read would then count the whole counter again.
-  if (trimmed === '') return undefined;
-  const value = Number(trimmed);
-  return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
-}
 
 /**
  * The most power one RAPL domain is taken to draw: twice the highest-TDP server CPUs' 500 W
@@ -386,6 +378,12 @@ export interface RaplOptions {
   read?: ReadText;
   /** The CPU's vendor_id (`AuthenticAMD`); cpu-vendor.ts's by default. */
   cpuVendor?: () => string | undefined;
+  /**
+   * The zones' counters read at the meter's early baseline (EarlyBaseline.raplCounters), whose
+   * first interval runs from there: the source's does too, where every zone it reads was read
+   * then. The meter that samples it must have been given that baseline.
+   */
+  early?: ReadonlyMap<string, number>;
 }
 
 /**
@@ -397,6 +395,10 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
 } {
   const { root, logger } = options;
   const read = options.read ?? readText;
+  /** The early baseline, for the first probe. */
+  let early = options.early;
+  /** The early baseline stands as the counters' last values until the meter's first tick. */
+  let fromEarly = false;
   const vendor = options.cpuVendor ?? cpuVendor;
   let domains: RaplDomain[] = [];
   /** Last counter value per domain; undefined after a failed read (re-baseline on return). */
@@ -506,6 +508,27 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
     };
   };
 
+  /**
+   * Takes the early baseline as the counters' last values where every zone read now was read
+   * then; else the first interval counts from the meter's start, as without one, said once.
+   */
+  const countFromEarly = (counters: ReadonlyMap<string, number>): boolean => {
+    const missed = domains.filter((d, i) => last[i] !== undefined && !counters.has(d.energyPath));
+    if (missed.length === 0) {
+      last = domains.map((d, i) =>
+        last[i] === undefined ? undefined : counters.get(d.energyPath),
+      );
+      return true;
+    }
+    logger.warn(
+      { zones: missed.map((d) => d.zone) },
+      `rapl: ${missed.map((d) => d.energyPath).join(', ')} could not be read as carbonscope ` +
+        "was created: RAPL's first interval counts from the meter's start, the work before it " +
+        'in its time and CPU share but not in its energy',
+    );
+    return false;
+  };
+
   return {
     name: 'rapl',
     estimated: false,
@@ -515,6 +538,9 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
     },
 
     async probe(): Promise<ProbeResult> {
+      // Only the first probe's: one probed again later (a chmod made meanwhile) is far from it.
+      const counters = early;
+      early = undefined;
       const packageScope = PACKAGE_SCOPE_VENDORS.has(vendor() ?? '');
       let found: RaplDomain[];
       let unnamed: UnnamedZone[];
@@ -587,6 +613,7 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
           );
         }
       }
+      fromEarly = counters !== undefined && countFromEarly(counters);
       const readable = domains.filter((_, i) => last[i] !== undefined);
       return {
         ok: true,
@@ -595,6 +622,11 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
     },
 
     sample(tick: SampleTick): EnergyReading[] {
+      // The meter's baseline, its first interval from the early one: the counters' too.
+      if (fromEarly) {
+        fromEarly = false;
+        if (tick.edge === 'start') return [];
+      }
       const seconds = tick.elapsedMs / 1000;
       const out: EnergyReading[] = [];
       const unread: RaplDomain[] = [];

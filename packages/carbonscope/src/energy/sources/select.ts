@@ -174,6 +174,11 @@ export interface SelectSourcesOptions {
    * tests give less, so that a GPU read late is read within seconds.
    */
   gpuRetryFirstMs?: number;
+  /**
+   * The RAPL zones' counters read at the meter's early baseline (EarlyBaseline.raplCounters):
+   * the RAPL source chosen now counts from them (RaplOptions.early), one made later does not.
+   */
+  raplEarly?: ReadonlyMap<string, number>;
 }
 
 export interface SelectedSources {
@@ -263,6 +268,12 @@ export async function selectSources(options: SelectSourcesOptions): Promise<Sele
         : undefined;
   warnUnreadUrls(energy, exporter, logger);
   warnUnreadCpuFigures(energy, logger);
+  // Probed now only: a RAPL source made later (late-start) counts from its own first reading.
+  const raplEarly = options.raplEarly;
+  const firstRapl: Maker =
+    raplEarly && !options.make?.rapl
+      ? () => createRaplSource({ root: energy.powercapRoot, logger, early: raplEarly })
+      : make.rapl;
   // Behind an exporter, the host source is what auto would pick.
   const requested = exporter ? 'auto' : energy.source;
   const notes: string[] = [];
@@ -271,7 +282,7 @@ export async function selectSources(options: SelectSourcesOptions): Promise<Sele
   let raplLater = false;
 
   if (requested === 'rapl' || requested === 'powermetrics') {
-    const tried = await tryProbe(make[requested]);
+    const tried = await tryProbe(requested === 'rapl' ? firstRapl : make[requested]);
     if (tried.source) {
       host = tried.source;
       notes.push(`requested by ${energy.sourceOption ?? 'ENERGY_SOURCE'}: ${tried.detail}`);
@@ -286,7 +297,7 @@ export async function selectSources(options: SelectSourcesOptions): Promise<Sele
     }
   } else if (requested === 'auto' || requested === 'nvidia-smi') {
     if (platform === 'linux') {
-      const tried = await tryProbe(make.rapl);
+      const tried = await tryProbe(firstRapl);
       if (tried.source) {
         host = tried.source;
         notes.push(`measured: ${tried.detail}`);

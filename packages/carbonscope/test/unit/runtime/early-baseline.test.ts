@@ -19,6 +19,7 @@ import {
   StubGrid,
   testConfig,
 } from '../energy/scripted.js';
+import { buildPowercapTree, setEnergy, tempDir } from '../energy/sources/helpers.js';
 
 interface FirstInterval {
   sample: EnergySample;
@@ -150,5 +151,102 @@ describe("the default instance's meter: its first interval runs from create()", 
   it('leaves its startedAt at start()', async () => {
     const { startedAt } = await firstInterval(false);
     expect(startedAt).to.equal(new Date(CREATED_AT + 1000).toISOString());
+  });
+});
+
+/** The counter's wrap point on a real package zone (intel_rapl_common.c's, 2^32 units). */
+const MAX_UJ = 262_143_328_850;
+
+/** A source that reads nothing: nvidia-smi, absent. */
+function absent(): PowerSource {
+  const none = new ScriptedSource('nvidia-smi', 'gpu', false, () => []);
+  none.probe = async () => ({ ok: false, reason: 'not here' });
+  return none;
+}
+
+/**
+ * RAPL from a scripted powercap tree, as the default instance reads it (ENERGY_SOURCE=rapl): its
+ * package's counter is `atCreate` as carbonscope is made (and probed), `atStart` as its meter
+ * starts 1 s later, `atTick` at its first sample 100 ms after that.
+ */
+async function raplFirstInterval(
+  counters: { atCreate: number; atStart: number; atTick: number },
+  startingNow = true,
+): Promise<{ sample: EnergySample; warnings: string[] }> {
+  const { dir, cleanup } = tempDir('early-rapl');
+  try {
+    buildPowercapTree(dir, [
+      { dir: 'intel-rapl:0', name: 'package-0', energyUj: counters.atCreate, maxUj: MAX_UJ },
+    ]);
+    const clock = new ScriptedClock(10_000);
+    const cpu = new ScriptedCpu();
+    const { logger, lines } = memoryLogger();
+    const cs = await Carbonscope.create(
+      {
+        settings: testConfig({
+          ENERGY_SOURCE: 'rapl',
+          ENERGY_POWERCAP_ROOT: dir,
+          ENERGY_ATTRIBUTION: 'proportional',
+        }),
+        logger,
+        grid: new StubGrid(intensityReading('DE', 400)),
+        select: { platform: 'linux', make: { 'nvidia-smi': absent } },
+        clock: clock.now,
+        timer: new ManualTimer(),
+        hostCpu: cpu.hostCpu,
+        processCpu: cpu.processCpu,
+      },
+      'test',
+      startingNow ? {} : undefined,
+    );
+    clock.advance(1000);
+    setEnergy(dir, 'intel-rapl:0', counters.atStart);
+    await cs.start();
+    clock.advance(100);
+    setEnergy(dir, 'intel-rapl:0', counters.atTick);
+    cpu.interval(1.1, 0.5, 0.55);
+    const sample = cs.meter.sampleNow();
+    await cs.stop();
+    if (!sample) throw new Error('no first sample');
+    const warnings = lines.filter((l) => Number(l.level) >= 40).map((l) => String(l.msg));
+    return { sample, warnings };
+  } finally {
+    cleanup();
+  }
+}
+
+describe("the default instance's meter: RAPL's first interval runs from create() too", () => {
+  // The 1.1 s from create() to the first sample drew 12 J on the package counter: 10 J while
+  // the sources were probed and the grid fetched, 2 J since the meter's start. Counted from its
+  // first reading at the start, RAPL gave the interval 2 J over the 1.1 s of its time and CPU.
+  it('counts the counter from create(): every joule of the first interval, none twice', async () => {
+    const { sample } = await raplFirstInterval({
+      atCreate: 5_000_000,
+      atStart: 15_000_000,
+      atTick: 17_000_000,
+    });
+    expect(sample.elapsedMs).to.equal(1100);
+    expect(sample.hostJoules).to.equal(12);
+    // The process's share by its CPU, over the same span as the energy (0.55 of 1.1 busy CPU-s).
+    expect(sample.processJoules).to.be.closeTo(6, 1e-9);
+  });
+
+  it('counts a wrap between create() and the first sample once, at max_energy_range_uj', async () => {
+    const { sample, warnings } = await raplFirstInterval({
+      atCreate: MAX_UJ - 4_000_000,
+      atStart: MAX_UJ - 1_000_000,
+      atTick: 3_000_000,
+    });
+    expect(sample.hostJoules).to.equal(7);
+    expect(warnings.filter((w) => w.includes('went back'))).to.deep.equal([]);
+  });
+
+  it('leaves a create() of its own as it was: RAPL counts from the start', async () => {
+    const { sample } = await raplFirstInterval(
+      { atCreate: 5_000_000, atStart: 15_000_000, atTick: 17_000_000 },
+      false,
+    );
+    expect(sample.elapsedMs).to.equal(100);
+    expect(sample.hostJoules).to.equal(2);
   });
 });

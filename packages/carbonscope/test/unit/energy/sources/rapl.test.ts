@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { withHandover } from '../../../../src/energy/sources/handover.js';
+import { readSysText, readZoneCounters } from '../../../../src/energy/sources/powercap-zones.js';
 import {
   counterDeltaUj,
   createRaplSource,
@@ -890,5 +891,124 @@ describe('energy/sources/rapl', () => {
       access.refused = undefined;
       expect(socket1(host.sample(awake(1000)))).to.deep.include({ joules: 0, partial: true });
     });
+  });
+});
+
+describe('energy/sources/rapl: counting from the early baseline (RaplOptions.early)', () => {
+  let dir: string;
+  let cleanup: () => void;
+  beforeEach(() => {
+    ({ dir, cleanup } = tempDir('rapl-early'));
+  });
+  afterEach(() => cleanup());
+
+  const start: SampleTick = { ...tick(0), edge: 'start' };
+  const ONE_SOCKET: ZoneSpec[] = [
+    { dir: 'intel-rapl:0', name: 'package-0', energyUj: 1_000_000, maxUj: MAX },
+    { dir: 'intel-rapl:0:0', name: 'core', energyUj: 500_000, maxUj: MAX },
+    { dir: 'intel-rapl:0:1', name: 'dram', energyUj: 200_000, maxUj: 65_532_610_987 },
+  ];
+
+  it('reads every zone of the tree, flat or nested, by the path its domain reads', () => {
+    buildPowercapTree(dir, TWO_SOCKET_INTEL);
+    const counters = readZoneCounters(dir, readSysText);
+    expect(counters.get(join(dir, 'intel-rapl:0', 'energy_uj'))).to.equal(10_000_000);
+    expect(counters.get(join(dir, 'intel-rapl:1:1', 'energy_uj'))).to.equal(3_000_000);
+    expect(counters.size).to.equal(TWO_SOCKET_INTEL.length);
+    expect(readZoneCounters(join(dir, 'none'), readSysText).size).to.equal(0);
+  });
+
+  it("its first interval runs from the early counters; the meter's start moves nothing", async () => {
+    buildPowercapTree(dir, ONE_SOCKET);
+    const early = readZoneCounters(dir, readSysText);
+    setEnergy(dir, 'intel-rapl:0', 4_000_000);
+    setEnergy(dir, 'intel-rapl:0:1', 700_000);
+    const rapl = createRaplSource({ root: dir, logger: captureLogger().logger, early });
+    expect((await rapl.probe()).ok).to.equal(true);
+    setEnergy(dir, 'intel-rapl:0', 6_000_000);
+    expect(rapl.sample(start)).to.deep.equal([]);
+    setEnergy(dir, 'intel-rapl:0', 9_000_000);
+    setEnergy(dir, 'intel-rapl:0:1', 1_200_000);
+    expect(microjoules(rapl.sample(tick(1100)))).to.deep.equal({
+      'package-0': 8_000_000,
+      'dram-0': 1_000_000,
+    });
+    // From then on, tick to tick.
+    setEnergy(dir, 'intel-rapl:0', 9_500_000);
+    expect(microjoules(rapl.sample(tick(100)))).to.deep.include({ 'package-0': 500_000 });
+  });
+
+  it('a zone read at the probe but not early: counts from the start, as without, said once', async () => {
+    buildPowercapTree(dir, ONE_SOCKET);
+    const early = readZoneCounters(dir, readSysText);
+    early.delete(join(dir, 'intel-rapl:0:1', 'energy_uj'));
+    const { logger, warnings } = captureLogger();
+    const rapl = createRaplSource({ root: dir, logger, early });
+    expect((await rapl.probe()).ok).to.equal(true);
+    setEnergy(dir, 'intel-rapl:0', 3_000_000);
+    rapl.sample(start);
+    setEnergy(dir, 'intel-rapl:0', 3_500_000);
+    expect(microjoules(rapl.sample(tick(100)))).to.deep.include({ 'package-0': 500_000 });
+    expect(warnings().map((w) => w.msg)).to.deep.equal([
+      `rapl: ${join(dir, 'intel-rapl:0:1', 'energy_uj')} could not be read as carbonscope was ` +
+        "created: RAPL's first interval counts from the meter's start, the work before it in " +
+        'its time and CPU share but not in its energy',
+    ]);
+  });
+
+  it('a zone gone between create() and the first sample: its loss said, the rest counted from create()', async () => {
+    buildPowercapTree(dir, ONE_SOCKET);
+    const early = readZoneCounters(dir, readSysText);
+    const { logger, warnings } = captureLogger();
+    const rapl = createRaplSource({ root: dir, logger, early });
+    expect((await rapl.probe()).ok).to.equal(true);
+    rapl.sample(start);
+    unlinkSync(join(dir, 'intel-rapl:0:1', 'energy_uj'));
+    setEnergy(dir, 'intel-rapl:0', 2_500_000);
+    expect(rapl.sample(tick(1100))).to.deep.equal([
+      { component: 'package', device: 'package-0', joules: 1.5, watts: 1.5 / 1.1 },
+      { component: 'dram', device: 'dram-0', joules: 0, watts: 0, partial: true },
+    ]);
+    expect(warnings().map((w) => w.msg)).to.have.length(1);
+    expect(warnings()[0].msg).to.include('cannot be read; dram-0 is left out until it reads again');
+  });
+
+  it('root-only energy_uj (none read early): the probe fails as it did, with no word of the early baseline', async () => {
+    buildPowercapTree(dir, ONE_SOCKET);
+    const denied: ReadText = (path) => {
+      if (path.endsWith('energy_uj')) {
+        throw Object.assign(new Error(`EACCES: permission denied, open '${path}'`), {
+          code: 'EACCES',
+        });
+      }
+      return readFileSync(path, 'latin1');
+    };
+    const early = readZoneCounters(dir, denied);
+    expect(early.size).to.equal(0);
+    const { logger, warnings } = captureLogger();
+    const rapl = createRaplSource({ root: dir, logger, early, read: denied });
+    const probe = await rapl.probe();
+    expect(probe).to.deep.include({ ok: false, fixable: true });
+    expect(warnings()).to.deep.equal([]);
+  });
+
+  it('only the first probe takes the early counters: one probed again later counts from its own reading', async () => {
+    buildPowercapTree(dir, ONE_SOCKET);
+    const early = readZoneCounters(dir, readSysText);
+    let locked = true;
+    const read: ReadText = (path) => {
+      if (locked && path.endsWith('energy_uj')) {
+        throw Object.assign(new Error('EACCES'), { code: 'EACCES' });
+      }
+      return readFileSync(path, 'latin1');
+    };
+    const rapl = createRaplSource({ root: dir, logger: captureLogger().logger, early, read });
+    expect((await rapl.probe()).ok).to.equal(false);
+    locked = false;
+    setEnergy(dir, 'intel-rapl:0', 90_000_000);
+    expect((await rapl.probe()).ok).to.equal(true);
+    rapl.sample(start);
+    setEnergy(dir, 'intel-rapl:0', 90_100_000);
+    expect(microjoules(rapl.sample(tick(100)))).to.deep.include({ 'package-0': 100_000 });
   });
 });
