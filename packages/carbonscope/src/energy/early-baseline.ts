@@ -1,5 +1,5 @@
 import type { Clock, ProcessCpuReader } from './probes.js';
-import { readSysText, readZoneCounters } from './sources/powercap-zones.js';
+import { readSysText, readZoneCounters } from './sources/index.js';
 
 /**
  * The meter's clocks read as its owner was built, before the power sources are probed: the

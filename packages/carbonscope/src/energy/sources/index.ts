@@ -26,6 +26,7 @@ export {
   ownContainer,
   parseCgroup,
 } from './own-container.js';
+export { readSysText, readZoneCounters } from './powercap-zones.js';
 export { createPowermetricsSource, type PowermetricsOptions } from './powermetrics.js';
 export { queryPrometheus } from './prometheus-query.js';
 export { createRaplSource, type RaplDomain, type RaplOptions } from './rapl.js';
