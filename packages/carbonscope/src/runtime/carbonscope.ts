@@ -82,6 +82,7 @@ import { type DropCount, DropCounts } from './drop-counts.js';
 import { checkOptions } from './injected.js';
 import { CARBONSCOPE_OPTIONS, MEASURE_OPTIONS, REQUEST_TRACKING_OPTIONS } from './known-options.js';
 import { LoopEndSettler } from './loop-end-settle.js';
+import { lostWhileStartingText } from './lost-while-starting.js';
 import { operationNameWarning } from './operation-name-warning.js';
 import { OperationScores } from './operation-scores.js';
 import { profilerWarning } from './profiler-warning.js';
@@ -474,7 +475,13 @@ export class Carbonscope implements OperationTracker {
     } catch (err) {
       // Nothing of it stays on: its tracking, an `exact` tracker's async hooks.
       requests?.stop();
+      const running = tracker.active;
+      const ended = tracker.pending;
       tracker.stop();
+      // What the lent tracker took in goes nowhere now: said, or the user believes it counted.
+      if (early && running + ended > 0) {
+        logger.warn(lostWhileStartingText(err, ended, running));
+      }
       throw err;
     }
     const meter = new EnergyMeter({

@@ -136,6 +136,49 @@ describe('track() while carbonscope is still starting', () => {
     expect(warning).to.match(/^track\("line\\nbreakx{90}…"\) and 1 more operations ran before /);
   });
 
+  // A start that fails once its tracker is lent (a source that throws as it is built, a bad
+  // probe setting) took the operations tracked meanwhile with it, without a word: the user
+  // believed them counted. Their functions ran and returned as ever; their figures are nowhere.
+  it('says once, where the start fails after lending its tracker, how many it lost and why', async () => {
+    const { logger, lines } = memoryLogger();
+    const broken = () => {
+      throw new Error('the model cannot be built');
+    };
+    const starting = start({ env: ENV, logger, select: { make: { estimate: broken } } });
+    expect(track('warm-up', () => 7)).to.equal(7);
+    let release: () => void = () => undefined;
+    const inFlight = track(
+      'first-batch',
+      () => new Promise<number>((resolve) => (release = () => resolve(8))),
+    );
+    const failure = await starting.then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(String(failure)).to.include('the model cannot be built');
+    expect(track('after', () => 9)).to.equal(9);
+    release();
+    expect(await inFlight).to.equal(8);
+    expect(warnings(lines)).to.deep.equal([
+      'carbonscope could not start (the model cannot be built): the 2 operations tracked while ' +
+        'it was starting (1 of them still running) are counted nowhere, in no metric and on ' +
+        'no span; their functions ran as without carbonscope',
+    ]);
+  });
+
+  it('says nothing more where a start that fails had tracked nothing', async () => {
+    const { logger, lines } = memoryLogger();
+    const broken = () => {
+      throw new Error('the model cannot be built');
+    };
+    const failure = await start({ env: ENV, logger, select: { make: { estimate: broken } } }).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(String(failure)).to.include('the model cannot be built');
+    expect(warnings(lines)).to.deep.equal([]);
+  });
+
   it('says nothing of a track() with no start under way: library code in a host that never starts it', async () => {
     const { logger, lines } = memoryLogger();
     track('library-call', () => undefined);
