@@ -11,6 +11,7 @@ import {
   type ChildCpuAccount,
   ChildrenCpu,
   type Clock,
+  checkProbeTimeout,
   childrenCpuRefused,
   createHostCpuReader,
   type DroppedOperation,
@@ -408,6 +409,9 @@ export class Carbonscope implements OperationTracker {
   ): Promise<Carbonscope> {
     checkOptions(options, 'Carbonscope.create()');
     if (options.settings) checkSettings(options.settings);
+    // Refused before anything is built: a default start's tracker, once lent, would take in
+    // operations that a start failing on it later loses.
+    if (!options.sources) checkProbeTimeout(options.select?.probeTimeoutMs);
     const settings = options.settings ?? loadSettings(options.env ?? process.env);
     const logger = options.logger ?? defaultLogger(options.env ?? process.env, settings);
     warnUnknownKeys(options, CARBONSCOPE_OPTIONS, caller, logger);

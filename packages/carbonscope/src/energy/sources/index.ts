@@ -28,6 +28,7 @@ export {
 } from './own-container.js';
 export { readSysText, readZoneCounters } from './powercap-zones.js';
 export { createPowermetricsSource, type PowermetricsOptions } from './powermetrics.js';
+export { checkProbeTimeout } from './probe-timeout.js';
 export { queryPrometheus } from './prometheus-query.js';
 export { createRaplSource, type RaplDomain, type RaplOptions } from './rapl.js';
 export {

@@ -10,6 +10,7 @@ import { expect } from 'chai';
 import { start, stop, track } from '../../../src/api.js';
 import { MAX_UNSETTLED } from '../../../src/energy/index.js';
 import { CarbonscopeInstrumentation } from '../../../src/instrumentation.js';
+import { startingTracker } from '../../../src/otel/index.js';
 import { libraryRoot } from '../../../src/paths.js';
 import type { Carbonscope } from '../../../src/runtime/index.js';
 import { childEnv } from '../../helpers/child-env.js';
@@ -164,6 +165,22 @@ describe('track() while carbonscope is still starting', () => {
         'it was starting (1 of them still running) are counted nowhere, in no metric and on ' +
         'no span; their functions ran as without carbonscope',
     ]);
+  });
+
+  // A probe timeout out of range makes no start: refused as the options are read, before the
+  // tracker is lent, nothing is taken in to be lost (nor a RAPL counter read, a hook set).
+  it('refuses a select.probeTimeoutMs out of range before it lends its tracker', async () => {
+    const { logger, lines } = memoryLogger();
+    const starting = start({ env: ENV, logger, select: { probeTimeoutMs: 0 } });
+    expect(startingTracker()).to.equal(undefined);
+    expect(track('warm-up', () => 7)).to.equal(7);
+    const failure = await starting.then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(failure).to.be.instanceOf(RangeError);
+    expect(String(failure)).to.include('probeTimeoutMs: expected a number of ms from 1 to 600000');
+    expect(warnings(lines)).to.deep.equal([]);
   });
 
   it('says nothing more where a start that fails had tracked nothing', async () => {
