@@ -150,7 +150,8 @@ export class Sampler {
    * Sets the baseline: every reader and source is read once and what they report is discarded,
    * so the meter's window starts now. With `early`, the clocks, the process's CPU and the host's
    * (whose reader took its own then) stay as they were read then: the first interval runs from
-   * there, and the sources count from now.
+   * there, and the sources count from now, but for one that read its counters then too (RAPL,
+   * RaplOptions.early: its start-edge sample keeps them).
    */
   prime(early?: EarlyBaseline): void {
     const nowMs = this.o.clock();

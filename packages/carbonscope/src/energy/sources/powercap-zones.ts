@@ -84,6 +84,20 @@ function missingTargetOf(path: string): string | undefined {
 }
 
 /**
+ * Hands `consider` every candidate zone folder under `root` (whose entries are `top`): the flat
+ * entries first, then those nested in its control-type folders; the same id may come twice.
+ */
+function visitZones(root: string, top: string[], consider: (id: string, dir: string) => void) {
+  for (const entry of top) consider(entry, entry);
+  for (const type of CONTROL_TYPES.filter((t) => top.includes(t))) {
+    for (const zone of entriesOf(join(root, type)).filter((e) => ZONE_DIR.test(e))) {
+      consider(zone, join(type, zone));
+      for (const sub of entriesOf(join(root, type, zone))) consider(sub, join(type, zone, sub));
+    }
+  }
+}
+
+/**
  * Lists the RAPL zones under `root`: its flat `intel-rapl:*` entries (/sys/class/powercap), then
  * those nested in its control-type folders (/sys/devices/virtual/powercap), each zone once, the
  * flat one first. Throws where `root` cannot be listed.
@@ -113,14 +127,7 @@ export function listPowercapZones(root: string, read: ReadText): ZoneListing {
     zones.set(id, { id, dir, mmio, parent, name });
   };
 
-  const top = readdirSync(root);
-  for (const entry of top) consider(entry, entry);
-  for (const type of CONTROL_TYPES.filter((t) => top.includes(t))) {
-    for (const zone of entriesOf(join(root, type)).filter((e) => ZONE_DIR.test(e))) {
-      consider(zone, join(type, zone));
-      for (const sub of entriesOf(join(root, type, zone))) consider(sub, join(type, zone, sub));
-    }
-  }
+  visitZones(root, readdirSync(root), consider);
   return { zones, unnamed: [...unnamed.values()] };
 }
 
@@ -147,13 +154,6 @@ export function readZoneCounters(root: string, read: ReadText): Map<string, numb
     seen.add(id);
     out.set(path, value);
   };
-  const top = entriesOf(root);
-  for (const entry of top) consider(entry, entry);
-  for (const type of CONTROL_TYPES.filter((t) => top.includes(t))) {
-    for (const zone of entriesOf(join(root, type)).filter((e) => ZONE_DIR.test(e))) {
-      consider(zone, join(type, zone));
-      for (const sub of entriesOf(join(root, type, zone))) consider(sub, join(type, zone, sub));
-    }
-  }
+  visitZones(root, entriesOf(root), consider);
   return out;
 }
