@@ -1,3 +1,5 @@
+import { printable } from '../printable.js';
+
 /**
  * The one line that says a default instance's start failed (`err`) after its tracker was lent
  * (StartingNow): the `ended` operations it had tracked and the `running` ones it still tracks
@@ -6,7 +8,8 @@
  */
 export function lostWhileStartingText(err: unknown, ended: number, running: number): string {
   const count = ended + running;
-  const why = err instanceof Error ? err.message : String(err);
+  // The error's own text may span lines (a maker's message): the warning stays one.
+  const why = printable(err instanceof Error ? err.message : String(err));
   const what = count === 1 ? 'the operation' : `the ${count} operations`;
   const still =
     running === 0 ? '' : count === 1 ? ' (still running)' : ` (${running} of them still running)`;

@@ -167,6 +167,25 @@ describe('track() while carbonscope is still starting', () => {
     ]);
   });
 
+  // A maker's error of several lines (a stack-like message) broke the warning into as many.
+  it("keeps the lost-operations warning one line when the start's error has several", async () => {
+    const { logger, lines } = memoryLogger();
+    const broken = () => {
+      throw new Error('no model:\n  at line 2\u001b[31m');
+    };
+    const starting = start({ env: ENV, logger, select: { make: { estimate: broken } } });
+    expect(track('warm-up', () => 7)).to.equal(7);
+    await starting.then(
+      () => undefined,
+      () => undefined,
+    );
+    const [warning] = warnings(lines);
+    expect(warning).to.match(
+      /^carbonscope could not start \(no model:\\n {2}at line 2\\u001b\[31m\): /,
+    );
+    expect(warning).to.not.include('\n').and.not.include('\u001b');
+  });
+
   // A probe timeout out of range makes no start: refused as the options are read, before the
   // tracker is lent, nothing is taken in to be lost (nor a RAPL counter read, a hook set).
   it('refuses a select.probeTimeoutMs out of range before it lends its tracker', async () => {
