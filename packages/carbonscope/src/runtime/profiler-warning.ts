@@ -32,12 +32,26 @@ function flagName(word: string): string {
 }
 
 /**
+ * Kept on `process`: the profiler is the process's, and so is the warning. Register's instance
+ * and one the application makes (or a second copy of the package, a dependency's) each warned.
+ */
+const TOLD = Symbol.for('carbonscope.cpu-prof-warned.v1');
+
+/** True the first time in this process, false after: the warning is given once. */
+function firstTold(): boolean {
+  const holder = process as { [TOLD]?: true };
+  if (holder[TOLD]) return false;
+  holder[TOLD] = true;
+  return true;
+}
+
+/**
  * The warning due at start where the CPU profiler runs: its SIGPROF ends libuv's waits, which then
  * read as busy, so per-request figures are skewed in every method. In `wall` too: the operations'
  * part is the loop's busy time while they ran there as well (test/bench/signal-waits.mjs,
  * 2026-12-06, Node 20.20.2, two rounds: 0.47 for 0.31-0.32 of the CPU, `/wait` 78-90 mJ for 21-24
  * without the profiler; `calibrated` 0.43-0.49). Read once, as an instance is made: nothing per
- * request.
+ * request. Undefined after the first time in the process (firstTold).
  */
 export function profilerWarning(
   attribution: (typeof OPERATION_ATTRIBUTION_MODES)[number],
@@ -45,5 +59,6 @@ export function profilerWarning(
   nodeOptions: string | undefined = process.env.NODE_OPTIONS,
 ): string | undefined {
   if (!cpuProfiling(execArgv, nodeOptions)) return undefined;
+  if (!firstTold()) return undefined;
   return `energy: --cpu-prof is on: its signal (every 1 ms by default) ends the event loop's waits, which then read as busy, so the operations (ENERGY_OPERATION_ATTRIBUTION=${attribution}) read up to about twice their CPU's part of the energy, a request that only waits as if it computed (the process's total holds); profile in another run than the one you measure (README: "Waits that a signal ends")`;
 }

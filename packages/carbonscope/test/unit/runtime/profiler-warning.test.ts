@@ -69,6 +69,19 @@ describe('runtime: the warning at start under a CPU profiler (--cpu-prof)', () =
     expect(times(stderr, WARNING), stderr).to.equal(1);
   });
 
+  it('warns once per process where two instances are made (register\'s and one of its own)', async function () {
+    this.timeout(30_000);
+    const script = `const { start, Carbonscope } = await import('carbonscope');
+const cs = await start();
+const own = await Carbonscope.create();
+await cs.firstSample();
+await own.stop();
+process.exit(0);`;
+    const profiled = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+    const { stderr } = await underRegister(script, {}, libraryRoot, 30_000, profiled);
+    expect(times(stderr, WARNING), stderr).to.equal(1);
+  });
+
   it('reads the flags as Node does: underscores, the last word standing, the command line last', () => {
     expect(cpuProfiling(['--cpu-prof'], undefined)).to.equal(true);
     expect(cpuProfiling(['--cpu_prof'], '')).to.equal(true);
