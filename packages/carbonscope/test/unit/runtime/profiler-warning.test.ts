@@ -69,7 +69,7 @@ describe('runtime: the warning at start under a CPU profiler (--cpu-prof)', () =
     expect(times(stderr, WARNING), stderr).to.equal(1);
   });
 
-  it('warns once per process where two instances are made (register\'s and one of its own)', async function () {
+  it("warns once per process where two instances are made (register's and one of its own)", async function () {
     this.timeout(30_000);
     const script = `const { start, Carbonscope } = await import('carbonscope');
 const cs = await start();
