@@ -97,12 +97,32 @@ function withNegativeValues(args: string[], options: NonNullable<ParseArgsConfig
   return joined;
 }
 
+/**
+ * `args` with a short option written `-o=VALUE` (`-vo=VALUE` in a group) as `--output=VALUE`:
+ * node:util reads all that follows the letter as the value, its `=` too, so `-o=` wrote a file
+ * named `=` and `-z=FR` was refused as the zone `=FR`. `--output=VALUE` reads after the `=`, as
+ * Python's argparse reads `-o=VALUE`; a value whose `=` comes later (`-oa=b.csv`) is as given.
+ */
+function withShortEquals(args: string[], options: NonNullable<ParseArgsConfig['options']>) {
+  const joined = [...args];
+  for (const t of looseTokens(args, options).reverse()) {
+    if (t.kind !== 'option' || !t.inlineValue || t.rawName.startsWith('--')) continue;
+    if (t.value === undefined || !t.value.startsWith('=')) continue;
+    const arg = args[t.index];
+    // What comes before the option's letter: `-v` of `-vo=x`, a bare `-` of `-o=x`.
+    const before = arg.slice(0, arg.length - t.value.length - 1);
+    const group = before === '-' ? [] : [before];
+    joined.splice(t.index, 1, ...group, `--${t.name}=${t.value.slice(1)}`);
+  }
+  return joined;
+}
+
 function parse<T extends NonNullable<ParseArgsConfig['options']>>(
   given: string[],
   options: T,
   help: () => string,
 ) {
-  const args = withNegativeValues(given, options);
+  const args = withNegativeValues(withShortEquals(given, options), options);
   try {
     return parseArgs({ args, options, strict: true, allowPositionals: true });
   } catch (err) {
@@ -110,8 +130,10 @@ function parse<T extends NonNullable<ParseArgsConfig['options']>>(
     if (unknown) throw new UsageError(unknown);
     const missing = missingValue(args, options, help());
     if (missing) throw new UsageError(missing);
-    // node:util's other messages name the option ("Option '--interval' argument is ambiguous");
-    // some span lines (a value that starts with a dash gets three), and an error is one line.
+    const dashed = dashValue(args, options, help());
+    if (dashed) throw new UsageError(dashed);
+    // None of node:util's messages is known to come here (its unknown option, missing value and
+    // value that starts with a dash are said above); one that does is one line, as every error.
     const message = err instanceof Error ? err.message : String(err);
     throw new UsageError(message.replace(/\s*\n\s*/g, ' '));
   }
@@ -164,10 +186,45 @@ function missingValue(
     (t) => t.kind === 'option' && options[t.name]?.type === 'string' && t.value === undefined,
   );
   if (token?.kind !== 'option') return undefined;
-  const short = options[token.name]?.short;
-  const value = new RegExp(`--${token.name} (<[^>]+>)`).exec(help)?.[1] ?? '<value>';
-  const named = `${short === undefined ? '' : `-${short}, `}--${token.name} ${value}`;
-  return `option '${named}' needs a value`;
+  return `option '${optionNamed(token.name, options, help)}' needs a value`;
+}
+
+/** `-z, --zone <zone>`: option `name` as `help` names it and its value. */
+function optionNamed(
+  name: string,
+  options: NonNullable<ParseArgsConfig['options']>,
+  help: string,
+): string {
+  const short = options[name]?.short;
+  const value = new RegExp(`--${name} (<[^>]+>)`).exec(help)?.[1] ?? '<value>';
+  return `${short === undefined ? '' : `-${short}, `}--${name} ${value}`;
+}
+
+/**
+ * What to say of the first option `args` gives whose value, the next word, starts with a dash,
+ * if one: node:util refuses it as a value that may be a forgotten one's option ("argument is
+ * ambiguous", with a hint of `-XYZ`), in three sentences, none the CLI's.
+ */
+function dashValue(
+  args: string[],
+  options: NonNullable<ParseArgsConfig['options']>,
+  help: string,
+): string | undefined {
+  const token = looseTokens(args, options).find(
+    (t) =>
+      t.kind === 'option' &&
+      options[t.name]?.type === 'string' &&
+      !t.inlineValue &&
+      t.value !== undefined &&
+      t.value.length > 1 &&
+      t.value.startsWith('-'),
+  );
+  if (token?.kind !== 'option' || token.value === undefined) return undefined;
+  const after =
+    token.value === '--'
+      ? "'--' after it ends the options"
+      : `'${token.value}' after it reads as an option (one that starts with a dash goes as --${token.name}=${token.value})`;
+  return `option '${optionNamed(token.name, options, help)}' needs a value: ${after}`;
 }
 
 /** Throws a UsageError unless `text` is an http(s) URL that the exporter's URL parser takes. */

@@ -178,16 +178,76 @@ describe('command-line arguments', () => {
 
   // node:util's parseArgs explains a value that starts with a dash in three lines; an error
   // is one line on stderr, above the usage.
-  it('words the error for a value that starts with a dash in one line', () => {
-    for (const [parse, args, option] of [
-      [parseMonitorArgs, ['--interval', '-v'], '--interval'],
-      [parseRunArgs, ['--project-name', '-x', '--', 'true'], '--project-name'],
-      [parseImpactsArgs, ['-m', 'gpt-4o', '--output-tokens', '--json'], '--output-tokens'],
+  // node:util's line ("Option '--interval' argument is ambiguous. Did you forget to specify the
+  // option argument for '--interval'? To specify an option argument starting with a dash use
+  // '--interval=-XYZ'.") came through as it was, in none of the CLI's words.
+  it('says in its own line that the word after an option that takes a value reads as an option', () => {
+    for (const [parse, args, message] of [
+      [
+        parseMonitorArgs,
+        ['--interval', '-v'],
+        "option '--interval <duration>' needs a value: '-v' after it reads as an option (one that starts with a dash goes as --interval=-v)",
+      ],
+      [
+        parseRunArgs,
+        ['--project-name', '-x', '--', 'true'],
+        "option '--project-name <name>' needs a value: '-x' after it reads as an option (one that starts with a dash goes as --project-name=-x)",
+      ],
+      [
+        parseImpactsArgs,
+        ['-m', 'gpt-4o', '--output-tokens', '--json'],
+        "option '-n, --output-tokens <n>' needs a value: '--json' after it reads as an option (one that starts with a dash goes as --output-tokens=--json)",
+      ],
+      [
+        parseRunArgs,
+        ['-vz', '-1', '--', 'true'],
+        "option '-z, --zone <zone>' needs a value: '-1' after it reads as an option (one that starts with a dash goes as --zone=-1)",
+      ],
+      [
+        parseRunArgs,
+        ['-z', '--', 'true'],
+        "option '-z, --zone <zone>' needs a value: '--' after it ends the options",
+      ],
+      [
+        parseMonitorArgs,
+        ['-d', '-v'],
+        "option '-d, --duration <duration>' needs a value: '-v' after it reads as an option (one that starts with a dash goes as --duration=-v)",
+      ],
     ] as const) {
-      // Anchored, with no `m` flag: the whole message, and no line break in it.
-      const oneLine = new RegExp(`^[^\\n]*'${option}=-XYZ'[^\\n]*$`);
-      expect(() => parse([...args]), args.join(' ')).to.throw(UsageError, oneLine);
+      let thrown: unknown;
+      try {
+        parse([...args]);
+      } catch (err) {
+        thrown = err;
+      }
+      expect(thrown, args.join(' ')).to.be.instanceOf(UsageError);
+      expect((thrown as Error).message, args.join(' ')).to.equal(message);
     }
+  });
+
+  // `-o=` wrote a file named `=`, and `-o=x.csv` one named `=x.csv`: node:util reads a short
+  // option's value as what follows its letter, the `=` in it, where `--output=` reads after it.
+  it('reads a short option written -o=VALUE as --output=VALUE, so an empty one is refused', () => {
+    expect(() => parseRunArgs(['-o=', '--', 'true'])).to.throw(
+      UsageError,
+      /^--output: expected a file name$/,
+    );
+    expect(() => parseRunArgs(['-vo=', '--', 'true'])).to.throw(
+      UsageError,
+      /^--output: expected a file name$/,
+    );
+    expect(parseRunArgs(['-o=x.csv', '--', 'true']).output).to.equal('x.csv');
+    const grouped = parseRunArgs(['-vo=x.csv', '--', 'true']);
+    expect([grouped.output, grouped.verbose]).to.deep.equal(['x.csv', true]);
+    expect(parseMonitorArgs(['-z=FR', '-d=5s'])).to.include({ zone: 'FR', durationMs: 5000 });
+    expect(parseImpactsArgs(['-m=gpt-4o', '-n=5'])).to.include({
+      model: 'gpt-4o',
+      outputTokens: 5,
+    });
+    expect(() => parseImpactsArgs(['-m=', '-n', '5'])).to.throw(UsageError, /--model is required/);
+    // A value that only holds an `=` further on is as given.
+    expect(parseRunArgs(['-oa=b.csv', '--', 'true']).output).to.equal('a=b.csv');
+    expect(parseRunArgs(['-o', '=x.csv', '--', 'true']).output).to.equal('=x.csv');
   });
 
   // node:util's line said `Option '-z, --zone <value>' argument missing`, where --help says
@@ -289,9 +349,9 @@ describe('command-line arguments', () => {
     // A forgotten value stays one: --zone takes no option for its value.
     expect(() => parseRunArgs(['--zone', '--json', '--', 'true'])).to.throw(
       UsageError,
-      /ambiguous/,
+      /^option '-z, --zone <zone>' needs a value: '--json' after it reads as an option/,
     );
-    expect(() => parseRunArgs(['-vz', '-1', '--', 'true'])).to.throw(UsageError, /ambiguous/);
+    expect(() => parseRunArgs(['-vz', '-1', '--', 'true'])).to.throw(UsageError, /needs a value/);
   });
 
   it('refuses a --duration shorter than a timer can wait (1 ms)', () => {
