@@ -39,11 +39,12 @@ export async function finish(
   if (options.json) process.stdout.write(session.redact(`${terminalJson(report)}\n`));
   const pushed = await session.close();
   // As the CSV's line says where its row went: a push that got through said nothing, one that
-  // failed says so (session.close). The target is masked (withoutCredentials) already.
-  if (pushed && session.otlpTarget !== undefined) {
+  // failed, or lost earlier pushes' figures, says so (session.close). The target is masked
+  // (withoutCredentials) already.
+  if (pushed === 'pushed' && session.otlpTarget !== undefined) {
     process.stderr.write(
       session.redact(`  OTLP: pushed the metrics to ${printable(session.otlpTarget)}\n`),
     );
   }
-  return written && pushed;
+  return written && pushed !== 'failed';
 }

@@ -190,10 +190,10 @@ function ofDelta(outcome: OtlpPush['outcome']): string {
   return outcome.temporality.value === 'mixed' ? ' of delta metrics' : '';
 }
 
-/** What those pushes lost, where the last push got through. */
+/** What those pushes lost, where the last push got through: `what 1 earlier push … lost (…)`. */
 function lostText(outcome: OtlpPush['outcome']): string {
-  const what = outcome.untold === 1 ? 'what it carried' : 'what they carried';
-  return `${what}${ofDelta(outcome)} is lost (delta temporality)`;
+  const pushes = pushesText(lostUntold(outcome), 'earlier ');
+  return `what ${pushes} that failed carried${ofDelta(outcome)}: it is lost (delta temporality)`;
 }
 
 /** The same, after a last push that failed too: `, and what 1 earlier push that failed carried`. */
@@ -202,6 +202,13 @@ function untoldText(outcome: OtlpPush['outcome']): string {
   if (lost === 0) return '';
   return `, and what ${pushesText(lost, 'earlier ')} that failed carried${ofDelta(outcome)}`;
 }
+
+/**
+ * How session.close() ended the pushes: `none` without --otlp; `pushed`, every figure delivered,
+ * not yet said; `told`, delivered less what earlier pushes that failed carried (delta
+ * temporality), said in its line; `failed`, the last push failed, said in its line.
+ */
+export type PushEnd = 'none' | 'pushed' | 'told' | 'failed';
 
 export interface Session {
   config: Settings;
@@ -236,10 +243,10 @@ export interface Session {
   /** The grid sources that priced the energy so far, and how much of it each. */
   intensityMix: IntensityMix;
   /**
-   * Pushes the last metrics (when --otlp) and releases the OTel provider; false (and a line on
-   * stderr) when that push failed.
+   * Pushes the last metrics (when --otlp) and releases the OTel provider: how that ended
+   * (PushEnd), a line on stderr where it failed or earlier pushes' figures are lost.
    */
-  close(): Promise<boolean>;
+  close(): Promise<PushEnd>;
 }
 
 export interface SessionOptions {
@@ -419,17 +426,17 @@ export async function openSession(o: SessionOptions): Promise<Session> {
     ramUse: () => ramUse.mean(),
     intensityMix,
     async close() {
-      if (!otlp) return true;
+      if (!otlp) return 'none';
       const failure = await finalPush(otlp);
       if (failure === undefined) {
         otlp.closeGate();
         await otlp.provider.shutdown().catch(() => undefined);
         const lost = lostUntold(otlp.outcome);
-        if (lost > 0) {
-          const pushes = pushesText(lost);
-          logger.warn(`could not deliver ${pushes} to ${otlp.shown}: ${lostText(otlp.outcome)}`);
-        }
-        return true;
+        if (lost === 0) return 'pushed';
+        // One line for the end: `could not deliver` followed by finish's `pushed the metrics`
+        // read as two ends, the last as all delivered.
+        logger.warn(`pushed the metrics to ${otlp.shown}, but not ${lostText(otlp.outcome)}`);
+        return 'told';
       }
       // The reason may quote the URL's user:password or a header's token: the logger masks them.
       // Under cumulative temporality a push that got through has all that was counted to then;
@@ -439,7 +446,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
         : "this run's metrics were not delivered";
       logger.error(`could not push metrics to ${otlp.shown}: ${failure}; ${dropped}`);
       // No shutdown: the reader's would push once more and hold the exit as long again.
-      return false;
+      return 'failed';
     },
   };
 }
