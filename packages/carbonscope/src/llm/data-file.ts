@@ -225,13 +225,20 @@ function readBounded(file: string): string {
  * models), read and checked: a ModelDataError names the file and the entry at fault.
  */
 export function readDataFile(file: string): ParsedFile {
-  let json: unknown;
+  let text: string;
   try {
-    json = JSON.parse(readBounded(file));
+    text = readBounded(file);
   } catch (err) {
     const reason =
       (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
     throw new ModelDataError(file, `cannot read: ${reason}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    // Read, and not parsed: `cannot read` sent the user to the file's permissions.
+    throw new ModelDataError(file, `not JSON: ${(err as Error).message}`);
   }
   // A bare array is accepted as a list of models: the simplest file a user can write.
   const shaped = fileSchema.safeParse(Array.isArray(json) ? { models: json } : json);

@@ -462,9 +462,10 @@ describe('llm catalog (model, provider and mix data)', () => {
     );
     const path = join(dir, 'broken.json');
     writeFileSync(path, '{ not json');
+    // Read, and not JSON: `cannot read` sent the user to the file's permissions.
     expect(() => loadCatalog({ modelsFile: path })).to.throw(
       ModelDataError,
-      /broken\.json: cannot read/,
+      /broken\.json: not JSON: Expected property name or '\}' in JSON at position 2/,
     );
   });
 
