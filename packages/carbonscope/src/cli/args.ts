@@ -392,6 +392,12 @@ export function parseImpactsArgs(args: string[]): ImpactsOptions {
   const tokens = values['output-tokens'];
   if (help) return { help, model: '', outputTokens: 0, json };
   if (!model) throw new UsageError('impacts: --model is required (e.g. --model openai/gpt-4o)');
+  // `openai/` (a variable empty after the slash) is a model named by nothing, no unknown model.
+  if (model.trim().endsWith('/')) {
+    throw new UsageError(
+      `--model: no model name after the provider (got "${model}"; e.g. --model openai/gpt-4o)`,
+    );
+  }
   if (tokens === undefined) throw new UsageError('impacts: --output-tokens is required');
   const outputTokens = Number(tokens);
   if (!/^\d+$/.test(tokens) || !Number.isSafeInteger(outputTokens)) {

@@ -364,6 +364,18 @@ describe('command-line arguments', () => {
     }
   });
 
+  // `-m openai/` (a variable left empty after the slash) answered `Could not find model `` for
+  // openai provider.` and exit 1, as if the catalog lacked a model named by nothing.
+  it('refuses an impacts --model with nothing after its provider', () => {
+    for (const model of ['openai/', 'openai//', ' openai/ ']) {
+      expect(() => parseImpactsArgs(['-m', model, '-n', '5']), model).to.throw(
+        UsageError,
+        /^--model: no model name after the provider \(got ".*"; e\.g\. --model openai\/gpt-4o\)$/,
+      );
+    }
+    expect(parseImpactsArgs(['-m', 'openai/gpt-4o', '-n', '5']).model).to.equal('openai/gpt-4o');
+  });
+
   it('refuses an impacts --latency of 0 s, which no request takes, as it does a malformed one', () => {
     const base = ['-m', 'openai/gpt-4o', '-n', '100'];
     for (const latency of ['0', '0.0', '00.000']) {
