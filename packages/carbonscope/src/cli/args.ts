@@ -102,17 +102,28 @@ function withNegativeValues(args: string[], options: NonNullable<ParseArgsConfig
  * node:util reads all that follows the letter as the value, its `=` too, so `-o=` wrote a file
  * named `=` and `-z=FR` was refused as the zone `=FR`. `--output=VALUE` reads after the `=`, as
  * Python's argparse reads `-o=VALUE`; a value whose `=` comes later (`-oa=b.csv`) is as given.
+ * A flag so written (`-v=1`) is `--verbose=1` too, refused as a flag given a value (flagValue),
+ * where node:util read `-=` and `-1` as options and `unknown option '-='` came out.
  */
 function withShortEquals(args: string[], options: NonNullable<ParseArgsConfig['options']>) {
+  const letters = new Map<number, string[]>();
+  for (const t of looseTokens(args, options)) {
+    if (t.kind !== 'option' || t.rawName.startsWith('--')) continue;
+    letters.set(t.index, [...(letters.get(t.index) ?? []), t.name]);
+  }
   const joined = [...args];
-  for (const t of looseTokens(args, options).reverse()) {
-    if (t.kind !== 'option' || !t.inlineValue || t.rawName.startsWith('--')) continue;
-    if (t.value === undefined || !t.value.startsWith('=')) continue;
-    const arg = args[t.index];
+  for (const [index, names] of [...letters].reverse()) {
+    const arg = args[index];
+    const equals = arg.indexOf('=');
+    // The option read from the letter before the first `=`, if node:util read one there: a
+    // string option's value holds the `=` (`-o=x`), a flag's `=` reads as an option (`-v=1`:
+    // `-v`, `-=`, `-1`); one read earlier in a group took the rest as its value (`-oa=b.csv`).
+    const name = names[equals - 2];
+    if (name === undefined || options[name]?.short !== arg[equals - 1]) continue;
     // What comes before the option's letter: `-v` of `-vo=x`, a bare `-` of `-o=x`.
-    const before = arg.slice(0, arg.length - t.value.length - 1);
+    const before = arg.slice(0, equals - 1);
     const group = before === '-' ? [] : [before];
-    joined.splice(t.index, 1, ...group, `--${t.name}=${t.value.slice(1)}`);
+    joined.splice(index, 1, ...group, `--${name}=${arg.slice(equals + 1)}`);
   }
   return joined;
 }
@@ -128,12 +139,15 @@ function parse<T extends NonNullable<ParseArgsConfig['options']>>(
   } catch (err) {
     const unknown = unknownOption(args, options);
     if (unknown) throw new UsageError(unknown);
+    const flagged = flagValue(args, options);
+    if (flagged) throw new UsageError(flagged);
     const missing = missingValue(args, options, help());
     if (missing) throw new UsageError(missing);
     const dashed = dashValue(args, options, help());
     if (dashed) throw new UsageError(dashed);
-    // None of node:util's messages is known to come here (its unknown option, missing value and
-    // value that starts with a dash are said above); one that does is one line, as every error.
+    // None of node:util's messages is known to come here (its unknown option, flag given a value,
+    // missing value and value that starts with a dash are said above); one that does is one
+    // line, as every error.
     const message = err instanceof Error ? err.message : String(err);
     throw new UsageError(message.replace(/\s*\n\s*/g, ' '));
   }
@@ -187,6 +201,24 @@ function missingValue(
   );
   if (token?.kind !== 'option') return undefined;
   return `option '${optionNamed(token.name, options, help)}' needs a value`;
+}
+
+/**
+ * What to say of the first flag `args` gives a value (`--verbose=1`, `-v=1` as withShortEquals
+ * wrote it), if one: node:util's line ("Option '-v, --verbose' does not take an argument") is in
+ * none of the CLI's words.
+ */
+function flagValue(
+  args: string[],
+  options: NonNullable<ParseArgsConfig['options']>,
+): string | undefined {
+  const token = looseTokens(args, options).find(
+    (t) => t.kind === 'option' && options[t.name]?.type === 'boolean' && t.value !== undefined,
+  );
+  if (token?.kind !== 'option') return undefined;
+  const short = options[token.name]?.short;
+  const named = `${short === undefined ? '' : `-${short}, `}--${token.name}`;
+  return `option '${named}' takes no value (got "${token.value}")`;
 }
 
 /** `-z, --zone <zone>`: option `name` as `help` names it and its value. */

@@ -250,6 +250,41 @@ describe('command-line arguments', () => {
     expect(parseRunArgs(['-o', '=x.csv', '--', 'true']).output).to.equal('=x.csv');
   });
 
+  // `-v=1` read as `-v`, `-=`, `-1` (node:util's grouping), said as `unknown option '-='`, and
+  // `--verbose=1` in node:util's words: a flag written with a value is said as one, either way.
+  it('says a flag written with a value (-v=1, -hv=1, --json=1) takes none', () => {
+    for (const [parse, args, message] of [
+      [parseRunArgs, ['-v=1', '--', 'true'], `option '-v, --verbose' takes no value (got "1")`],
+      [parseRunArgs, ['-v=', '--', 'true'], `option '-v, --verbose' takes no value (got "")`],
+      [parseRunArgs, ['-hv=1', '--', 'true'], `option '-v, --verbose' takes no value (got "1")`],
+      [
+        parseRunArgs,
+        ['--verbose=1', '--', 'true'],
+        `option '-v, --verbose' takes no value (got "1")`,
+      ],
+      [parseMonitorArgs, ['--json=yes'], `option '--json' takes no value (got "yes")`],
+      [parseMonitorArgs, ['-vh=x'], `option '-h, --help' takes no value (got "x")`],
+      [parseImpactsArgs, ['-h=1'], `option '-h, --help' takes no value (got "1")`],
+    ] as const) {
+      let thrown: unknown;
+      try {
+        parse([...args]);
+      } catch (err) {
+        thrown = err;
+      }
+      expect(thrown, args.join(' ')).to.be.instanceOf(UsageError);
+      expect((thrown as Error).message, args.join(' ')).to.equal(message);
+    }
+    // An unknown letter before the `=` is said as unknown, as it is alone.
+    expect(() => parseRunArgs(['-vx=1', '--', 'true'])).to.throw(
+      UsageError,
+      /^unknown option '-x'$/,
+    );
+    // A value that starts with `=`: after the option's own `=`, or as the next word.
+    expect(parseRunArgs(['-vo==x.csv', '--', 'true']).output).to.equal('=x.csv');
+    expect(parseRunArgs(['-vo', '=x.csv', '--', 'true']).output).to.equal('=x.csv');
+  });
+
   // node:util's line said `Option '-z, --zone <value>' argument missing`, where --help says
   // <zone>, <file>, <n>: the value's name is the help's.
   it("names a missing value as the command's --help does", () => {
