@@ -39,9 +39,9 @@ const TOLD = Symbol.for('carbonscope.cpu-prof-warned.v1');
 
 /** True the first time in this process, false after: the warning is given once. */
 function firstTold(): boolean {
-  const holder = process as { [TOLD]?: true };
-  if (holder[TOLD]) return false;
-  holder[TOLD] = true;
+  if (Object.hasOwn(process, TOLD)) return false;
+  // Not enumerable: the application's `{ ...process }` or Object.assign copies none of it.
+  Object.defineProperty(process, TOLD, { value: true });
   return true;
 }
 

@@ -76,10 +76,15 @@ const cs = await start();
 const own = await Carbonscope.create();
 await cs.firstSample();
 await own.stop();
+const told = Object.getOwnPropertyDescriptor(process, Symbol.for('carbonscope.cpu-prof-warned.v1'));
+console.log(JSON.stringify({ told: told?.value, enumerable: told?.enumerable }));
 process.exit(0);`;
     const profiled = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
-    const { stderr } = await underRegister(script, {}, libraryRoot, 30_000, profiled);
+    const { stdout, stderr } = await underRegister(script, {}, libraryRoot, 30_000, profiled);
     expect(times(stderr, WARNING), stderr).to.equal(1);
+    // The mark is no enumerable property of process: `{ ...process }` in the application would
+    // copy it (JSON.stringify leaves symbols out either way).
+    expect(JSON.parse(stdout), stdout).to.deep.equal({ told: true, enumerable: false });
   });
 
   it('reads the flags as Node does: underscores, the last word standing, the command line last', () => {
