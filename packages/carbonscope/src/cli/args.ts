@@ -139,7 +139,7 @@ function parse<T extends NonNullable<ParseArgsConfig['options']>>(
   } catch (err) {
     const unknown = unknownOption(args, options);
     if (unknown) throw new UsageError(unknown);
-    const flagged = flagValue(args, options);
+    const flagged = flagValue(args, options, help());
     if (flagged) throw new UsageError(flagged);
     const missing = missingValue(args, options, help());
     if (missing) throw new UsageError(missing);
@@ -211,25 +211,26 @@ function missingValue(
 function flagValue(
   args: string[],
   options: NonNullable<ParseArgsConfig['options']>,
+  help: string,
 ): string | undefined {
   const token = looseTokens(args, options).find(
     (t) => t.kind === 'option' && options[t.name]?.type === 'boolean' && t.value !== undefined,
   );
   if (token?.kind !== 'option') return undefined;
-  const short = options[token.name]?.short;
-  const named = `${short === undefined ? '' : `-${short}, `}--${token.name}`;
-  return `option '${named}' takes no value (got "${token.value}")`;
+  return `option '${optionNamed(token.name, options, help)}' takes no value (got "${token.value}")`;
 }
 
-/** `-z, --zone <zone>`: option `name` as `help` names it and its value. */
+/** `-z, --zone <zone>`, a flag `-v, --verbose`: option `name` as `help` names it. */
 function optionNamed(
   name: string,
   options: NonNullable<ParseArgsConfig['options']>,
   help: string,
 ): string {
   const short = options[name]?.short;
+  const named = `${short === undefined ? '' : `-${short}, `}--${name}`;
+  if (options[name]?.type === 'boolean') return named;
   const value = new RegExp(`--${name} (<[^>]+>)`).exec(help)?.[1] ?? '<value>';
-  return `${short === undefined ? '' : `-${short}, `}--${name} ${value}`;
+  return `${named} ${value}`;
 }
 
 /**

@@ -14,6 +14,17 @@ import {
 import { endingOf, exitCodeOf } from '../../../src/cli/run.js';
 import { otlpMetricsUrl } from '../../../src/cli/session.js';
 
+/** The message of the UsageError that `parse` throws (the test fails where it throws none). */
+function usageMessage(parse: () => unknown): string {
+  try {
+    parse();
+  } catch (err) {
+    expect(err).to.be.instanceOf(UsageError);
+    return (err as Error).message;
+  }
+  throw new Error('no UsageError thrown');
+}
+
 describe('command-line arguments', () => {
   it('parses durations with units, bare numbers as seconds', () => {
     expect(parseDuration('500ms', 'interval')).to.equal(500);
@@ -214,14 +225,10 @@ describe('command-line arguments', () => {
         "option '-d, --duration <duration>' needs a value: '-v' after it reads as an option (one that starts with a dash goes as --duration=-v)",
       ],
     ] as const) {
-      let thrown: unknown;
-      try {
-        parse([...args]);
-      } catch (err) {
-        thrown = err;
-      }
-      expect(thrown, args.join(' ')).to.be.instanceOf(UsageError);
-      expect((thrown as Error).message, args.join(' ')).to.equal(message);
+      expect(
+        usageMessage(() => parse([...args])),
+        args.join(' '),
+      ).to.equal(message);
     }
   });
 
@@ -266,14 +273,10 @@ describe('command-line arguments', () => {
       [parseMonitorArgs, ['-vh=x'], `option '-h, --help' takes no value (got "x")`],
       [parseImpactsArgs, ['-h=1'], `option '-h, --help' takes no value (got "1")`],
     ] as const) {
-      let thrown: unknown;
-      try {
-        parse([...args]);
-      } catch (err) {
-        thrown = err;
-      }
-      expect(thrown, args.join(' ')).to.be.instanceOf(UsageError);
-      expect((thrown as Error).message, args.join(' ')).to.equal(message);
+      expect(
+        usageMessage(() => parse([...args])),
+        args.join(' '),
+      ).to.equal(message);
     }
     // An unknown letter before the `=` is said as unknown, as it is alone.
     expect(() => parseRunArgs(['-vx=1', '--', 'true'])).to.throw(
