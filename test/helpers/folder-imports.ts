@@ -109,6 +109,59 @@ export function folderLinks(imports: readonly SourceImport[], parent: string): F
   return [...links.values()];
 }
 
+/** A folder reaching another through files of their parent alone, and the imports on the way. */
+export interface FileRoute {
+  from: string;
+  to: string;
+  /** From the folder's import of the first file to the last file's import of the other folder. */
+  uses: SourceImport[];
+}
+
+/**
+ * The folders directly under `parent` that one reaches only through the parent's own files:
+ * `cli/` → `settings.ts` → `labels/`, where no file of `cli/` imports `labels/`. folderLinks
+ * leaves such a route out, and folderCycles sees it only where it closes a cycle, so a folder
+ * reaching one before it in the order through a root file went unseen. The shortest route each.
+ */
+export function linksThroughFiles(imports: readonly SourceImport[], parent: string): FileRoute[] {
+  const graph = new Map<string, Map<string, SourceImport>>();
+  for (const use of imports) {
+    const { parent: common, a, b } = link(use.from, use.target);
+    if (common !== parent || a === b) continue;
+    const out = graph.get(a) ?? new Map<string, SourceImport>();
+    graph.set(a, out);
+    if (!out.has(b)) out.set(b, use);
+  }
+  const routes: FileRoute[] = [];
+  for (const [folder, direct] of graph) {
+    if (SOURCE.test(folder)) continue;
+    const reached = new Set<string>([folder, ...direct.keys()]);
+    let frontier = [...direct]
+      .filter(([file]) => SOURCE.test(file))
+      .map(([file, use]) => ({
+        file,
+        uses: [use],
+      }));
+    const seen = new Set<string>();
+    while (frontier.length > 0) {
+      const next: typeof frontier = [];
+      for (const { file, uses } of frontier) {
+        if (seen.has(file)) continue;
+        seen.add(file);
+        for (const [member, use] of graph.get(file) ?? []) {
+          if (SOURCE.test(member)) next.push({ file: member, uses: [...uses, use] });
+          else if (!reached.has(member)) {
+            reached.add(member);
+            routes.push({ from: folder, to: member, uses: [...uses, use] });
+          }
+        }
+      }
+      frontier = next;
+    }
+  }
+  return routes;
+}
+
 /** A cycle among the members of `parent` (its files and folders), one import per link shown. */
 export interface FolderCycle {
   parent: string;

@@ -1,4 +1,5 @@
-import type { FolderLink } from './folder-imports.js';
+import { basename } from 'node:path';
+import type { FileRoute, FolderLink } from './folder-imports.js';
 
 // The README's Architecture section writes, for the library and for the app, one order the
 // folders import in ("a folder imports only folders after it in `a` → `b` → …, or `x/`, `y/`,
@@ -48,15 +49,28 @@ export function writtenOrders(readme: string): { library?: WrittenOrder; app?: W
   return { library: readPart(library), app: readPart(app) };
 }
 
+/** How a link from folder `from` to folder `to` goes against the written order, if it does. */
+function againstOrder(written: WrittenOrder, from: string, to: string): string | undefined {
+  if (written.leaves.includes(from)) return `, and ${from}/ is written to import no folder`;
+  const a = written.order.indexOf(from);
+  const b = written.order.indexOf(to);
+  if (!written.leaves.includes(to) && a !== -1 && b !== -1 && b <= a) {
+    return ' goes against the written order';
+  }
+  return undefined;
+}
+
 /**
  * Where the sources and the written lists part: a folder neither in the order nor a leaf, a
  * name no folder has, a link against the order or from a leaf, a link the full list lacks, and
- * one it names that no import makes.
+ * one it names that no import makes; and a folder reaching another through root files alone
+ * (`through`) against the order or from a leaf, which the full list, of direct links, leaves out.
  */
 export function againstWritten(
   written: WrittenOrder,
   folders: readonly string[],
   links: readonly FolderLink[],
+  through: readonly FileRoute[] = [],
 ): string[] {
   const placed = [...written.order, ...written.leaves];
   const where = (use: FolderLink['use']) => `${use.from}:${use.line} '${use.specifier}'`;
@@ -69,15 +83,16 @@ export function againstWritten(
       .filter((name) => !folders.includes(name))
       .map((name) => `${name} is written in the order, and no such folder is there`),
     ...links.flatMap(({ from, to, use }) => {
-      if (written.leaves.includes(from)) {
-        return [`${from} → ${to} (${where(use)}), and ${from}/ is written to import no folder`];
-      }
-      const a = written.order.indexOf(from);
-      const b = written.order.indexOf(to);
-      if (!written.leaves.includes(to) && a !== -1 && b !== -1 && b <= a) {
-        return [`${from} → ${to} (${where(use)}) goes against the written order`];
-      }
-      return [];
+      const wrong = againstOrder(written, from, to);
+      return wrong === undefined ? [] : [`${from} → ${to} (${where(use)})${wrong}`];
+    }),
+    ...through.flatMap(({ from, to, uses }) => {
+      const wrong = againstOrder(written, from, to);
+      if (wrong === undefined) return [];
+      const files = uses.slice(1).map((use) => basename(use.from));
+      return [
+        `${from} → ${to} through ${files.join(', ')} (${uses.map(where).join(', ')})${wrong}`,
+      ];
     }),
     ...links
       .filter(({ from, to }) => !written.links.includes(`${from} → ${to}`))

@@ -2,7 +2,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { projectRoot } from '../../src/paths.js';
-import { folderLinks, sourceImports } from '../helpers/folder-imports.js';
+import {
+  folderLinks,
+  linksThroughFiles,
+  type SourceImport,
+  sourceImports,
+} from '../helpers/folder-imports.js';
 import { againstWritten, type WrittenOrder, writtenOrders } from '../helpers/written-order.js';
 
 const LIBRARY = join('packages', 'carbonscope', 'src');
@@ -23,7 +28,8 @@ describe("folder order (the README's Architecture lists against the imports)", (
     const written: WrittenOrder | undefined = writtenOrders(text)[tree];
     if (written === undefined) return [`the README has no order and full list for the ${tree}`];
     const src = tree === 'library' ? LIBRARY : APP;
-    return againstWritten(written, foldersOf(src), folderLinks(imports, src));
+    const links = folderLinks(imports, src);
+    return againstWritten(written, foldersOf(src), links, linksThroughFiles(imports, src));
   };
 
   for (const tree of ['library', 'app'] as const) {
@@ -68,6 +74,38 @@ describe("folder order (the README's Architecture lists against the imports)", (
     expect(linkOut, 'the full list as written here').to.not.equal(readme);
     expect(added(linkOut, 'library')).to.deep.equal([
       `labels → metrics (${where('labels', 'metrics')}) is missing from the full list`,
+    ]);
+  });
+
+  it('holds a folder that reaches another through root files alone to the order', () => {
+    const use = (from: string, specifier: string, target: string): SourceImport => ({
+      from: join('lib', from),
+      line: 1,
+      specifier,
+      target: join('lib', target),
+    });
+    // grid/ → settings.ts → http/: against `http` → `energy` → `grid`, and no cycle (http/
+    // imports no grid/), so neither the direct links nor the cycle check saw it.
+    const imports = [
+      use('grid/a.ts', '../settings.js', 'settings.ts'),
+      use('settings.ts', './http/index.js', 'http/index.ts'),
+      use('http/b.ts', '../energy/index.js', 'energy/index.ts'),
+      use('energy/c.ts', '../grid/index.js', 'grid/index.ts'),
+      use('llm/d.ts', '../settings.js', 'settings.ts'),
+    ];
+    const written: WrittenOrder = {
+      order: ['http', 'energy', 'grid'],
+      leaves: ['llm'],
+      links: ['http → energy', 'energy → grid'],
+    };
+    const through = linksThroughFiles(imports, 'lib');
+    const direct = folderLinks(imports, 'lib');
+    const found = againstWritten(written, ['http', 'energy', 'grid', 'llm'], direct, through);
+    const route = (from: string) =>
+      `${join('lib', from)}:1 '../settings.js', ${join('lib', 'settings.ts')}:1 './http/index.js'`;
+    expect(found).to.have.members([
+      `grid → http through settings.ts (${route('grid/a.ts')}) goes against the written order`,
+      `llm → http through settings.ts (${route('llm/d.ts')}), and llm/ is written to import no folder`,
     ]);
   });
 
