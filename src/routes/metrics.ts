@@ -4,14 +4,14 @@ import { pathRouter } from './router.js';
 
 const EXPOSITION_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
+/** The Prometheus exposition, collected when called: text, or the bytes the service sends. */
+export type MetricsText = () => Promise<string | Buffer>;
+
 /**
  * The Prometheus exposition on the app's own port, so there is no second port. Answered through
  * Koa like any route, so the scrape is timed and logged with its real duration, and a failed
  * collection throws to the error handler (a 500, logged) instead of an empty 200.
  */
-/** The Prometheus exposition, collected when called: text, or the bytes the service sends. */
-export type MetricsText = () => Promise<string | Buffer>;
-
 export function metricsRoute(metricsText: MetricsText): Router {
   const router = pathRouter();
   router.get('/metrics', async (ctx) => {
