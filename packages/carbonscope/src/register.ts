@@ -1,4 +1,4 @@
-// `node --import carbonscope/register app.js` (or `-r`, or NODE_OPTIONS) under Node's own loader:
+// `node -r carbonscope/register app.js` (or a require() of it, or -r in NODE_OPTIONS) under Node:
 // register-eager.ts's ~250 modules are loaded on the main thread only. A worker thread inherits
 // --import and register does nothing there, so it would pay that load at each start for nothing
 // (a pool's worker started some 8 times slower, see the README). Loaded by require(esm),
