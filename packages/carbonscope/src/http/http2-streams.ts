@@ -93,6 +93,11 @@ export interface Http2TrackingOptions {
    * and, while it says no, at each sweep: until then the streams pay one comparison for it.
    */
   captureContext?: boolean | (() => boolean);
+  /**
+   * Asked at a server's first stream, and again after another server's: where request
+   * tracking looks for a framework the application loaded since carbonscope did (Koa, hapi).
+   */
+  serverServes?: (server: H2Server) => void;
 }
 
 /** `node:http2` exports no server class to test against; `updateSettings` is HTTP/2's alone. */
@@ -250,6 +255,8 @@ export function trackHttp2Streams(
   });
   // Node's symbol for a stream's compat request: undefined until a stream came, null if none.
   let compatKey: symbol | null | undefined;
+  // The last stream's server: one comparison a stream, as node:http's requests pay.
+  let lastServer: H2Server | undefined;
   const findCompatKey = (stream: Carrier) => {
     compatKey = compatRequestKeyOf(stream) ?? null;
     if (compatKey === null) options.logger?.warn(NO_COMPAT_REQUEST);
@@ -300,6 +307,10 @@ export function trackHttp2Streams(
   // A function, not an arrow: `this` is the server whose `stream` event it is.
   function onStream(this: H2Server, stream: ServerHttp2Stream, headers: IncomingHttpHeaders) {
     if (compatKey === undefined) findCompatKey(stream as Carrier);
+    if (this !== lastServer) {
+      lastServer = this;
+      options.serverServes?.(this);
+    }
     const method = headers[':method'];
     // A tunnel (RFC 8441's WebSocket, RFC 7540's CONNECT) is no request, as an HTTP/1 CONNECT or
     // upgrade is none (Node publishes no request for those): counted, it would last the tunnel's
@@ -329,6 +340,7 @@ export function trackHttp2Streams(
   // A server that closed is let go (it would be held until stop): found again if it listens.
   function detach(this: H2Server) {
     attached.delete(this);
+    if (lastServer === this) lastServer = undefined;
     this.off('stream', onStream);
   }
   const attach = (server: H2Server) => {

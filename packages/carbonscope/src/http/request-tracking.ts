@@ -153,6 +153,15 @@ export function trackHttpRequests(
     // Left out before any collection of carbonscope's could tell its scrapes (see there).
     if (isPrometheusExporterServer(server)) ignored.add(server);
   };
+  // Asked at a server's first request (an HTTP/2 server's first stream): before it reaches the
+  // application, a Koa or hapi loaded since carbonscope loaded is found, or said unreached.
+  const findFrameworks = (server: Server | Http2Server | Http2SecureServer) => {
+    // Before the warning: a Koa loaded by now is the one reached, not one left unreached.
+    nameKoaRoutesIfLoaded();
+    warnIfKoaUnreached(server);
+    nameHapiRoutesIfLoaded();
+    warnIfHapiUnreached(server);
+  };
   // The last server asked about and the answer: a process serves from one server or two, and
   // a set and a weak set asked per request are two hash lookups where one comparison does.
   let lastServer: Server | undefined;
@@ -161,11 +170,7 @@ export function trackHttpRequests(
     if (server !== lastServer) {
       lastServer = server;
       remember(server);
-      // Before the warning: a Koa loaded by now is the one reached, not one left unreached.
-      nameKoaRoutesIfLoaded();
-      warnIfKoaUnreached(server);
-      nameHapiRoutesIfLoaded();
-      warnIfHapiUnreached(server);
+      findFrameworks(server);
       lastTracked = !(servers && !servers.has(server)) && !ignored.has(server);
     }
     return lastTracked;
@@ -248,6 +253,7 @@ export function trackHttpRequests(
     operation: REQUEST_OPERATION,
     logger: options.logger,
     captureContext: options.captureContext,
+    serverServes: findFrameworks,
   });
 
   return {

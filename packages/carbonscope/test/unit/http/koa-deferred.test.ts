@@ -68,3 +68,40 @@ const server = createServer(async (req, res) => {
     expect(seen.named.at(-1)).to.equal('/users/:id');
   });
 });
+
+// An HTTP/2 server's streams are tracked apart from node:http's requests, and only a node:http
+// server's first request looked for a Koa loaded since carbonscope loaded: a Koa app on
+// `http2.createServer(app.callback())` had each request `unmatched` until the first sample
+// (110 of 110 in the first second under register, Node 20 and 24, 2026-12-06).
+describe('http: Koa on an HTTP/2 server', function () {
+  this.timeout(30_000);
+
+  it('names the first requests, not only those after a sample', async () => {
+    const serve = `const { createServer: createH2 } = await import('node:http2');
+const server = createH2(koaApp().callback());`;
+    const h2 = `await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const client = (await import('node:http2')).connect('http://127.0.0.1:' + server.address().port);
+const get = (i) => new Promise((resolve, reject) => {
+  const s = client.request({ ':path': '/users/' + i });
+  let body = '';
+  s.setEncoding('utf8');
+  s.on('data', (c) => (body += c));
+  s.on('end', () => resolve(body));
+  s.on('error', reject);
+  s.end();
+});
+const named = [];
+for (let i = 0; i < 3; i++) named.push(await get(i));
+client.close();
+server.close();`;
+    const { stdout } = await underRegister(
+      script("const { default: Koa } = await import('koa');", serve).replace(
+        THREE_THEN_ONE_AFTER_A_SAMPLE,
+        h2,
+      ),
+      { ENERGY_SAMPLE_INTERVAL_MS: '60000' },
+    );
+    const seen = lastJson<{ named: string[] }>(stdout);
+    expect(seen.named).to.deep.equal(Array(3).fill('/users/:id'));
+  });
+});
