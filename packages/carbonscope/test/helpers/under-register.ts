@@ -95,6 +95,17 @@ export const NEXT_SAMPLE = `{
 }`;
 
 /**
+ * Script source that waits for the meter's first sample (100 ms after start, register's): what
+ * a script loads after it is found by no sample until the next, an interval later. Loaded
+ * before it, a framework was named by that sample, whatever else named it or not: a test of
+ * another way it is found passed without that way where the script got there within 100 ms.
+ */
+export const FIRST_SAMPLE = `{
+  const { snapshot } = await import('carbonscope');
+  while ((snapshot()?.samples ?? 0) < 1) await new Promise((r) => setTimeout(r, 10));
+}`;
+
+/**
  * A script's `server` (a node:http server, not yet listening) started, asked for `/users/0` to
  * `/users/2`, then for `/users/3` after the next sample (NEXT_SAMPLE), and closed: `named` holds
  * the four answers, each the route its request was named by.
