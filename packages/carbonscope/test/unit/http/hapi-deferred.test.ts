@@ -5,6 +5,7 @@ import {
   nameHapiRoutesIfLoaded,
 } from '../../../src/http/frameworks/index.js';
 import {
+  FIRST_SAMPLE,
   lastJson,
   THREE_THEN_ONE_AFTER_A_SAMPLE,
   underRegister,
@@ -46,6 +47,34 @@ const server = createServer(async (req, res) => {
   hapi.listener.emit('request', req, res);
 });
 ${THREE_THEN_ONE_AFTER_A_SAMPLE}
+console.log(JSON.stringify({ named }));
+process.exit(0);`;
+
+/**
+ * hapi on an HTTP/2 `listener` (h2c), imported after the meter's first sample (with 60 s of
+ * interval, the last one): the route its first three streams were named by.
+ */
+const HTTP2 = `import { connect, createServer } from 'node:http2';
+${FIRST_SAMPLE}
+const { default: Hapi } = await import('@hapi/hapi');
+const server = Hapi.server({ listener: createServer(), port: 0, host: '127.0.0.1' });
+const ROUTE = Symbol.for('carbonscope.http.route');
+server.route({ method: 'GET', path: '/users/{id}', handler: (r) => String(r.raw.req[ROUTE]) });
+await server.start();
+const client = connect('http://127.0.0.1:' + server.info.port);
+const get = (i) => new Promise((resolve, reject) => {
+  const s = client.request({ ':path': '/users/' + i });
+  let body = '';
+  s.setEncoding('utf8');
+  s.on('data', (c) => (body += c));
+  s.on('end', () => resolve(body));
+  s.on('error', reject);
+  s.end();
+});
+const named = [];
+for (let i = 0; i < 3; i++) named.push(await get(i));
+client.close();
+await server.stop();
 console.log(JSON.stringify({ named }));
 process.exit(0);`;
 
@@ -105,6 +134,16 @@ describe('http: hapi, for an application that has it installed', function () {
       named: string[];
     };
     expect(seen.named.at(-1)).to.equal('/users/{id}');
+  });
+
+  // Only a node:http server's first request looked for a hapi loaded since carbonscope loaded:
+  // on an HTTP/2 listener every request was `unmatched` until the next sample (110 of 110 where
+  // hapi loaded after the first, Node 20 and 24, 2026-12-06), and named where it loaded before.
+  it('names the first requests of a hapi on an HTTP/2 listener, not only those after a sample', async () => {
+    const seen = (await runScript(HTTP2, { ENERGY_SAMPLE_INTERVAL_MS: '60000' })) as {
+      named: string[];
+    };
+    expect(seen.named).to.deep.equal(['/users/{id}', '/users/{id}', '/users/{id}']);
   });
 
   // A route's vhost is the app's own, but the Host that picks it is the client's: the name stays
