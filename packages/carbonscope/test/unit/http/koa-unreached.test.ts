@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { expect } from 'chai';
 import { warnIfKoaUnreached } from '../../../src/http/frameworks/index.js';
 import { tempDirUntilExit } from '../../helpers/temp-dir.js';
-import { lineWith, stderrServing } from '../../helpers/under-register.js';
+import { lineWith, stderrServing, underRegister } from '../../helpers/under-register.js';
 
 const CODE = 'CARBONSCOPE_KOA_UNREACHED';
 const warning = (stderr: string) => lineWith(stderr, CODE);
@@ -61,6 +61,33 @@ describe('http: a Koa carbonscope cannot reach', function () {
       expect(line).to.not.include('bundle');
     });
   }
+
+  // A stream's server was asked nothing before 2026-12-06: an inlined Koa on HTTP/2 alone was
+  // `unmatched` without a word. Two servers of two streams each: said once.
+  it('is said once where the inlined Koa serves on an HTTP/2 server', async () => {
+    const script = `import { connect, createServer } from 'node:http2';
+const Koa = ${APP_CLASS};
+for (let k = 0; k < 2; k++) {
+  const server = createServer(new Koa().callback());
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const client = connect('http://127.0.0.1:' + server.address().port);
+  for (let i = 0; i < 2; i++) {
+    await new Promise((done, fail) => {
+      const s = client.request({ ':path': '/users/7' });
+      s.on('data', () => {});
+      s.on('end', done);
+      s.on('error', fail);
+      s.end();
+    });
+  }
+  client.close();
+  await new Promise((r) => server.close(r));
+}
+process.exit(0);`;
+    const { stderr } = await underRegister(script);
+    expect(stderr.split(CODE).length - 1, stderr).to.equal(1);
+    expect(warning(stderr)).to.include('inlined');
+  });
 
   // A monorepo: the app's koa lies in its workspace's node_modules, and the process starts from
   // the root, where no koa resolves; the copy the app loaded is named, so is where to start.
