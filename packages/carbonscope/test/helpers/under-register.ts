@@ -118,3 +118,24 @@ for (let i = 0; i < 3; i++) named.push(await get(i));
 ${NEXT_SAMPLE}
 named.push(await get(3));
 server.close();`;
+
+/**
+ * Script source that asks `/users/0` to `/users/2` over one HTTP/2 session to `origin` (a script
+ * expression: `'http://127.0.0.1:' + port`), in turn, and closes it: `named` holds the three
+ * answers' bodies, each the route its stream was named by.
+ */
+export const threeOverHttp2 = (
+  origin: string,
+) => `const client = (await import('node:http2')).connect(${origin});
+const get = (i) => new Promise((resolve, reject) => {
+  const s = client.request({ ':path': '/users/' + i });
+  let body = '';
+  s.setEncoding('utf8');
+  s.on('data', (c) => (body += c));
+  s.on('end', () => resolve(body));
+  s.on('error', reject);
+  s.end();
+});
+const named = [];
+for (let i = 0; i < 3; i++) named.push(await get(i));
+client.close();`;

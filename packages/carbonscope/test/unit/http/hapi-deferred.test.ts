@@ -8,6 +8,7 @@ import {
   FIRST_SAMPLE,
   lastJson,
   THREE_THEN_ONE_AFTER_A_SAMPLE,
+  threeOverHttp2,
   underRegister,
 } from '../../helpers/under-register.js';
 
@@ -54,26 +55,14 @@ process.exit(0);`;
  * hapi on an HTTP/2 `listener` (h2c), imported after the meter's first sample (with 60 s of
  * interval, the last one): the route its first three streams were named by.
  */
-const HTTP2 = `import { connect, createServer } from 'node:http2';
+const HTTP2 = `import { createServer } from 'node:http2';
 ${FIRST_SAMPLE}
 const { default: Hapi } = await import('@hapi/hapi');
 const server = Hapi.server({ listener: createServer(), port: 0, host: '127.0.0.1' });
 const ROUTE = Symbol.for('carbonscope.http.route');
 server.route({ method: 'GET', path: '/users/{id}', handler: (r) => String(r.raw.req[ROUTE]) });
 await server.start();
-const client = connect('http://127.0.0.1:' + server.info.port);
-const get = (i) => new Promise((resolve, reject) => {
-  const s = client.request({ ':path': '/users/' + i });
-  let body = '';
-  s.setEncoding('utf8');
-  s.on('data', (c) => (body += c));
-  s.on('end', () => resolve(body));
-  s.on('error', reject);
-  s.end();
-});
-const named = [];
-for (let i = 0; i < 3; i++) named.push(await get(i));
-client.close();
+${threeOverHttp2('server.info.uri')}
 await server.stop();
 console.log(JSON.stringify({ named }));
 process.exit(0);`;

@@ -3,6 +3,7 @@ import {
   FIRST_SAMPLE,
   lastJson,
   THREE_THEN_ONE_AFTER_A_SAMPLE,
+  threeOverHttp2,
   underRegister,
 } from '../../helpers/under-register.js';
 
@@ -83,19 +84,7 @@ describe('http: Koa on an HTTP/2 server', function () {
     const serve = `const { createServer: createH2 } = await import('node:http2');
 const server = createH2(koaApp().callback());`;
     const h2 = `await new Promise((r) => server.listen(0, '127.0.0.1', r));
-const client = (await import('node:http2')).connect('http://127.0.0.1:' + server.address().port);
-const get = (i) => new Promise((resolve, reject) => {
-  const s = client.request({ ':path': '/users/' + i });
-  let body = '';
-  s.setEncoding('utf8');
-  s.on('data', (c) => (body += c));
-  s.on('end', () => resolve(body));
-  s.on('error', reject);
-  s.end();
-});
-const named = [];
-for (let i = 0; i < 3; i++) named.push(await get(i));
-client.close();
+${threeOverHttp2("'http://127.0.0.1:' + server.address().port")}
 server.close();`;
     const { stdout } = await underRegister(
       script(`${FIRST_SAMPLE}\nconst { default: Koa } = await import('koa');`, serve).replace(
