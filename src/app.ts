@@ -24,6 +24,7 @@ import {
   chatRoutes,
   dashboardRoutes,
   energyRoutes,
+  faviconRoute,
   healthRoutes,
   type MetricsText,
   metricsRoute,
@@ -96,6 +97,8 @@ export function createApp(deps: AppDeps): ServiceApp {
   if (deps.chat) add(opened, chatRoutes(deps.chat, readBody));
   if (deps.energy) add(opened, energyRoutes(deps.energy));
   if (deps.dashboard) add(opened, dashboardRoutes(deps.dashboard, deps.config.proxyPrefix));
+  // Asked by a browser that opened a JSON document (/energy, /metrics): last, as the rarest.
+  add(opened, faviconRoute());
 
   app.use(envelope(deps.logger, deps.config.bodyLimitBytes));
   const note = (ctx: Koa.Context) => noteRoute(router, ctx);

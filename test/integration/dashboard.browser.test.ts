@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { Carbonscope, EnergySnapshot } from 'carbonscope';
@@ -164,6 +165,18 @@ async function openDashboard(
 }
 
 /** How many lines the tallest figure of the process and host cards takes. */
+/** The status the server answers the browser's next GET /favicon.ico with, once it is sent. */
+function faviconAnswered(server: Server): Promise<number> {
+  return new Promise((resolve) => {
+    const seen = (req: IncomingMessage, res: ServerResponse) => {
+      if (req.url !== '/favicon.ico') return;
+      server.off('request', seen);
+      res.on('finish', () => resolve(res.statusCode));
+    };
+    server.on('request', seen);
+  });
+}
+
 function tallestFigureLines(page: Page): Promise<{ lines: number; field: string }> {
   return page.evaluate(() => {
     let tallest = { lines: 0, field: '' };
@@ -704,6 +717,25 @@ describe('GET /dashboard in a real browser (chromium via playwright-core)', func
         page.locator('form [type=submit]').first().click(),
       ]);
       expect(await page.locator('main').textContent()).to.match(/carbon intensity/i);
+      expect(problems).to.deep.equal([]);
+    } finally {
+      await close();
+    }
+  });
+
+  // Every page's nav links /energy, a JSON document: the browser drew it, then asked for
+  // /favicon.ico, which the HTML pages' empty icon spares it, and its 404 was a console error.
+  it('opens /energy from the nav as a JSON document, without a console error', async () => {
+    const { page, problems, close } = await formPage(browser);
+    const icon = faviconAnswered(service.server);
+    try {
+      await page.goto(`${service.url}/chat`);
+      await page.getByRole('link', { name: 'Energy' }).click();
+      await page.waitForURL(`${service.url}/energy`);
+      expect(await page.evaluate(() => document.contentType)).to.equal('application/json');
+      expect(await icon, 'GET /favicon.ico').to.equal(204);
+      // Its console error, where there is one, follows the answer within milliseconds.
+      await page.waitForEvent('console', { timeout: 1000 }).catch(() => undefined);
       expect(problems).to.deep.equal([]);
     } finally {
       await close();
