@@ -22,14 +22,16 @@ interface PrefixProxy {
 /**
  * `location /api/ { proxy_pass http://svc/; }` in nginx's manner: the prefix is taken off, the
  * Host sent is the upstream's name (nginx's default), and a path outside the prefix is not the
- * service's (404 here, another application in real life).
+ * service's (404 here, another application in real life). `stripBare` strips the prefix as it
+ * is, as Traefik's StripPrefix does: `/api` itself is sent on as `/`.
  */
-async function startPrefixProxy(target: string): Promise<PrefixProxy> {
+async function startPrefixProxy(target: string, stripBare = false): Promise<PrefixProxy> {
   const { hostname, port } = new URL(target);
   const outside: string[] = [];
   const server: Server = createServer((req, res) => {
     const url = req.url ?? '/';
-    if (!url.startsWith(`${PREFIX}/`)) {
+    const bare = stripBare && (url === PREFIX || url.startsWith(`${PREFIX}?`));
+    if (!url.startsWith(`${PREFIX}/`) && !bare) {
       outside.push(url);
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not under the prefix');
       return;
@@ -39,7 +41,7 @@ async function startPrefixProxy(target: string): Promise<PrefixProxy> {
         hostname,
         port,
         method: req.method,
-        path: url.slice(PREFIX.length),
+        path: bare ? `/${url.slice(PREFIX.length)}` : url.slice(PREFIX.length),
         headers: { ...req.headers, host: 'svc' },
       },
       (answer) => {
@@ -146,6 +148,33 @@ describe('the pages behind a proxy that serves them under a path prefix, in a re
       expect(problems).to.deep.equal([]);
     } finally {
       await close();
+    }
+  });
+
+  // PROXY_PREFIX (new on 2026-12-06): the prefix opened without its slash, as a stripping proxy
+  // sends it on (`/`), leads to the dashboard under the prefix, which loads its assets and data.
+  it(`${PREFIX} without its slash, PROXY_PREFIX=${PREFIX}: the dashboard under it, live`, async () => {
+    const prefixed = await startComposedService({ PROXY_PREFIX: PREFIX });
+    const stripping = await startPrefixProxy(prefixed.url, true);
+    const { page, problems, close } = await formPage(browser);
+    const answers: string[] = [];
+    page.on('response', (r) => answers.push(`${r.status()} ${new URL(r.url()).pathname}`));
+    try {
+      const answer = await page.goto(`${stripping.url}${PREFIX}`);
+      expect(answer?.status()).to.equal(200);
+      expect(page.url()).to.equal(`${stripping.url}${PREFIX}/dashboard`);
+      await page.waitForSelector('#status[data-state=live]');
+      const assets = answers.filter((a) => a.includes('/dashboard/assets/'));
+      expect(assets).to.have.length(5);
+      for (const a of assets) expect(a).to.match(new RegExp(`^200 ${PREFIX}/dashboard/assets/`));
+      expect(answers).to.include(`302 ${PREFIX}`);
+      expect(answers.some((a) => a.startsWith(`200 ${PREFIX}/dashboard/data`))).to.equal(true);
+      expect(stripping.outside).to.deep.equal([]);
+      expect(problems).to.deep.equal([]);
+    } finally {
+      await close();
+      await stripping.close();
+      await stopService(prefixed);
     }
   });
 });
