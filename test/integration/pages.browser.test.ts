@@ -306,4 +306,36 @@ describe('the pages with right-to-left text and bidi controls, in a real browser
       await close();
     }
   });
+
+  // The LLM down: the form comes back with what was sent and one plain line saying why, never
+  // the LLM's address or the client's own words ("Connection error.").
+  it('/chat says plainly that the LLM cannot be reached, and keeps the message', async () => {
+    const closed = createServer();
+    closed.listen(0, '127.0.0.1');
+    await once(closed, 'listening');
+    const { port } = closed.address() as AddressInfo;
+    closed.close();
+    await once(closed, 'close');
+    const down = await startComposedService({ LLM_BASE_URL: `http://127.0.0.1:${port}/v1` });
+    const { page, problems, close } = await formPage(browser);
+    try {
+      await page.goto(`${down.url}/chat`);
+      await page.locator('form textarea[name=message]').fill('hello');
+      await page.locator('form select[name=model]').selectOption('openai/gpt-4o');
+      expect(await submit(page, '/chat')).to.equal(502);
+      const alert = await page.locator('[role=alert]').textContent();
+      expect(alert).to.equal('Error: could not reach the LLM service');
+      expect(await page.locator('main').textContent()).to.not.include(String(port));
+      expect(await page.locator('section h2', { hasText: 'Answer' }).count()).to.equal(0);
+      expect(await page.locator('form textarea[name=message]').inputValue()).to.equal('hello');
+      expect(await page.locator('form select[name=model]').inputValue()).to.equal('openai/gpt-4o');
+      // Chromium reports a page answered with an error status as a resource that failed to load.
+      expect(problems).to.deep.equal([
+        'console: Failed to load resource: the server responded with a status of 502 (Bad Gateway)',
+      ]);
+    } finally {
+      await close();
+      await stopService(down);
+    }
+  });
 });
