@@ -145,6 +145,11 @@ function zoneForm(path: string, zone: string): SafeHtml {
 </form>`;
 }
 
+/** What a value without a datetime stands for: the averages are yearly; a set value, any time. */
+function undated(source: IntensityReading['source']): string {
+  return source === 'fixed' ? 'any moment: a set value' : 'a yearly average, not a moment';
+}
+
 function currentView(r: IntensityReading): SafeHtml {
   const flags = [
     // isEstimated is false for a fixed value, which no one measured either.
@@ -156,7 +161,7 @@ function currentView(r: IntensityReading): SafeHtml {
 <table>
 <tr><th>Source</th><td id="source">${SOURCE_NAMES[r.source]}</td></tr>
 <tr><th>Quality</th><td>${flags.join('; ')}</td></tr>
-<tr><th>Valid for</th><td>${r.datetime ?? 'a yearly average, not a moment'}</td></tr>
+<tr><th>Valid for</th><td>${r.datetime ?? undated(r.source)}</td></tr>
 <tr><th>Fetched at</th><td>${r.fetchedAt}</td></tr>
 ${r.note ? html`<tr><th>Note</th><td>${r.note}</td></tr>` : ''}
 </table>

@@ -137,6 +137,8 @@ describe('GET /carbon_intensity (app + local Electricity Maps stub)', () => {
     const res = await get(`${url}/carbon_intensity?zone=DE`, 'text/html');
     expect(res.text).to.include('<strong id="intensity">300</strong>');
     expect(res.text).to.include('<tr><th>Quality</th><td>a set value, not a reading</td></tr>');
+    // It called the set value a yearly average, which is what the averages are.
+    expect(res.text).to.include('<tr><th>Valid for</th><td>any moment: a set value</td></tr>');
   });
 
   it('refuses an invalid zone with 400 and the expected format, as JSON and as a page', async () => {
