@@ -45,7 +45,7 @@ function dashboardPage(): string {
 <script src="${ASSET_HREF}uplot.js" defer></script>
 <script src="${ASSET_HREF}format.js" defer></script>
 <script src="${ASSET_HREF}dashboard.js" defer></script>`;
-  const body = html`<p id="status" class="status muted" data-state="loading"><span id="connection" role="status"></span> <span id="sample"></span> <button type="button" id="pause" hidden>Pause updates</button></p>
+  const body = html`<p id="status" class="status muted" data-state="loading"><span id="connection" role="status">Loading the first samples…</span> <span id="sample"></span> <button type="button" id="pause" hidden>Pause updates</button></p>
 <noscript><p>This page needs JavaScript to load and draw its figures: <a href="./energy">/energy</a> has them as JSON.</p></noscript>
 <p id="plain" class="plain" data-testid="plain-words"></p>
 <section class="cards" aria-label="Energy and emissions so far">

@@ -648,8 +648,8 @@ describe('GET /dashboard in a real browser (chromium via playwright-core)', func
       expect(text).to.match(/needs JavaScript/);
       expect(text).to.include('/energy');
       // The noscript note came, but the status line (a live region) still said it was loading.
-      expect(text).to.not.match(/Loading/);
-      expect(await page.locator('#connection').textContent()).to.equal('');
+      expect(await page.getByText(/Loading/).isVisible()).to.equal(false);
+      expect(await page.locator('#connection').isVisible()).to.equal(false);
       expect(await page.locator('main a[href="./energy"]').count()).to.equal(1);
     } finally {
       await context.close();

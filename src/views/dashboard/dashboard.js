@@ -599,7 +599,5 @@
     }, 150);
   });
 
-  // Written here, not in the page: without scripts it was a loading line that never ended.
-  setState('loading', 'Loading the first samples…');
   poll();
 })();
