@@ -164,7 +164,6 @@ async function openDashboard(
   return { page, problems, polls: () => polls, close };
 }
 
-/** How many lines the tallest figure of the process and host cards takes. */
 /** The status the server answers the browser's next GET /favicon.ico with, once it is sent. */
 function faviconAnswered(server: Server): Promise<number> {
   return new Promise((resolve) => {
@@ -177,6 +176,7 @@ function faviconAnswered(server: Server): Promise<number> {
   });
 }
 
+/** How many lines the tallest figure of the process and host cards takes. */
 function tallestFigureLines(page: Page): Promise<{ lines: number; field: string }> {
   return page.evaluate(() => {
     let tallest = { lines: 0, field: '' };
