@@ -431,6 +431,12 @@ export function parseImpactsArgs(args: string[]): ImpactsOptions {
       `--model: no model name after the provider (got "${model}"; e.g. --model openai/gpt-4o)`,
     );
   }
+  // `/gpt-4o` (a variable empty before the slash) names no provider, no unknown model either.
+  if (model.trim().startsWith('/')) {
+    throw new UsageError(
+      `--model: no provider before the model name (got "${model}"; e.g. --model openai/gpt-4o)`,
+    );
+  }
   if (tokens === undefined) throw new UsageError('impacts: --output-tokens is required');
   const outputTokens = Number(tokens);
   if (!/^\d+$/.test(tokens) || !Number.isSafeInteger(outputTokens)) {

@@ -414,6 +414,18 @@ describe('command-line arguments', () => {
     expect(parseImpactsArgs(['-m', 'openai/gpt-4o', '-n', '5']).model).to.equal('openai/gpt-4o');
   });
 
+  // `-m /gpt-4o` (a variable left empty before the slash) answered `Could not find model` and
+  // exit 1, as if the catalog lacked a model of a provider named by nothing.
+  it('refuses an impacts --model with nothing before its slash', () => {
+    for (const model of ['/gpt-4o', ' /gpt-4o', '//gpt-4o']) {
+      expect(() => parseImpactsArgs(['-m', model, '-n', '5']), model).to.throw(
+        UsageError,
+        /^--model: no provider before the model name \(got ".*"; e\.g\. --model openai\/gpt-4o\)$/,
+      );
+    }
+    expect(parseImpactsArgs(['-m', 'gpt-4o', '-n', '5']).model).to.equal('gpt-4o');
+  });
+
   it('refuses an impacts --latency of 0 s, which no request takes, as it does a malformed one', () => {
     const base = ['-m', 'openai/gpt-4o', '-n', '100'];
     for (const latency of ['0', '0.0', '00.000']) {
