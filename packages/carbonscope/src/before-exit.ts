@@ -1,3 +1,4 @@
+import { setHidden } from './hidden-slot.js';
 import { setImmediate } from './real-timers.js';
 
 // `beforeExit` as the application sees it, with register beside it. Node emits it each time the
@@ -97,8 +98,13 @@ interface LoopEndWatch {
 const KEY = Symbol.for('carbonscope.loop-end-watch.v1');
 function processWatch(): LoopEndWatch {
   const holder = process as { [KEY]?: LoopEndWatch };
-  holder[KEY] ??= { holds: new Set(), watched: false, throughWrapper: false, ending: false };
-  return holder[KEY];
+  const fresh = {
+    holds: new Set<() => boolean>(),
+    watched: false,
+    throughWrapper: false,
+    ending: false,
+  };
+  return holder[KEY] ?? setHidden(holder, KEY, fresh);
 }
 const watch = processWatch();
 

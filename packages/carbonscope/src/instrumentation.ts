@@ -1,6 +1,7 @@
 import { type MeterProvider, metrics, type TracerProvider } from '@opentelemetry/api';
 import { typeOf } from './argument-checks.js';
 import { defaultLogger } from './default-logger.js';
+import { setHidden } from './hidden-slot.js';
 import { heldUntilSettled } from './hold.js';
 import { installRouteResolvers } from './http/frameworks/index.js';
 import type { Logger } from './log.js';
@@ -175,9 +176,9 @@ export class CarbonscopeInstrumentation {
     const provider = this.meterProvider;
     if (!this.detach || !provider) return;
     if (registerPresent() || metricsOff(this.config.env ?? process.env)) return;
-    told[TOLD] ??= new WeakSet();
-    if (told[TOLD].has(cs) || !metersForNothing(provider)) return;
-    told[TOLD].add(cs);
+    const toldOf = told[TOLD] ?? setHidden(told, TOLD, new WeakSet<Carbonscope>());
+    if (toldOf.has(cs) || !metersForNothing(provider)) return;
+    toldOf.add(cs);
     this.logger.warn(NOWHERE);
   }
 

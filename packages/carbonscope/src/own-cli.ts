@@ -1,5 +1,6 @@
 import { realpathSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
+import { setHidden } from './hidden-slot.js';
 import { isOwnPackage } from './paths.js';
 
 /**
@@ -12,7 +13,7 @@ const KEY = Symbol.for('carbonscope.own-cli.v1');
 const holder = globalThis as { [KEY]?: boolean };
 
 export function markOwnCli(): void {
-  holder[KEY] = true;
+  setHidden(holder, KEY, true);
 }
 
 export function isOwnCli(): boolean {

@@ -1,3 +1,5 @@
+import { setHidden } from './hidden-slot.js';
+
 /**
  * Set by `--import carbonscope/register` in the main thread, on globalThis so that another copy
  * of the package sees it: register exports the process's figures itself (its own SDK where the
@@ -8,7 +10,7 @@ const KEY = Symbol.for('carbonscope.register-present.v1');
 const holder = globalThis as { [KEY]?: boolean };
 
 export function markRegisterPresent(): void {
-  holder[KEY] = true;
+  setHidden(holder, KEY, true);
 }
 
 export function registerPresent(): boolean {

@@ -2,6 +2,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { EventEmitter } from 'node:events';
 import type { Server } from 'node:http';
 import { elapsedText } from '../elapsed-text.js';
+import { setHidden } from '../hidden-slot.js';
 import type { Logger } from '../log.js';
 import { isPrometheusExporterServer } from './exporter-server.js';
 
@@ -141,8 +142,7 @@ const holder = globalThis as { [KEY]?: SharedWatch };
  * The process's watch (its thread's), one for every copy of the package, on globalThis: a copy's
  * own would not know that another's tracking (register's) began, and tell of requests it counted.
  */
-holder[KEY] ??= new EarlyRequestWatch();
-const processWatch: SharedWatch = holder[KEY];
+const processWatch: SharedWatch = holder[KEY] ?? setHidden(holder, KEY, new EarlyRequestWatch());
 
 /** Begins the process's watch (index.ts as it loads, register before the application's). */
 export function watchEarlyRequests(): void {

@@ -1,4 +1,5 @@
 import { type EnergyTracker, MAX_UNSETTLED } from '../energy/index.js';
+import { setHidden } from '../hidden-slot.js';
 import { heldUntilSettled } from '../hold.js';
 import {
   CARBONSCOPE_OPTIONS,
@@ -87,7 +88,7 @@ export function startDefault(
     slot.lent = undefined;
     return cs;
   })();
-  holder[KEY] = slot;
+  setHidden(holder, KEY, slot);
   // A failed start is not kept: the next call tries again.
   slot.starting.catch(() => {
     if (holder[KEY] === slot) holder[KEY] = undefined;
@@ -174,7 +175,7 @@ export function stopDefault(): Promise<void> {
 
 /** Has stopDefault() hand on `stopping` until it settles, once nothing is the default. */
 function underWay(stopping: Promise<void>): Promise<void> {
-  holder[STOPPING] = stopping;
+  setHidden(holder, STOPPING, stopping);
   const done = () => {
     if (holder[STOPPING] === stopping) holder[STOPPING] = undefined;
   };

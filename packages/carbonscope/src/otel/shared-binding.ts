@@ -1,4 +1,5 @@
 import type { MeterProvider } from '@opentelemetry/api';
+import { setHidden } from '../hidden-slot.js';
 import type { Logger } from '../log.js';
 import type { Carbonscope } from '../runtime/index.js';
 import type { BindMetricsOptions } from './binding/index.js';
@@ -38,8 +39,7 @@ export function bindMetricsOnce(
   who: string,
   logger: Logger,
 ): () => void {
-  holder[KEY] ??= new WeakMap();
-  const bindings = holder[KEY];
+  const bindings = holder[KEY] ?? setHidden(holder, KEY, new WeakMap<MeterProvider, Binding>());
   const bound = bindings.get(provider);
   if (bound?.cs === cs && bound.users > 0) {
     bound.users++;

@@ -1,5 +1,6 @@
 import { subscribe } from 'node:diagnostics_channel';
 import type { IncomingMessage } from 'node:http';
+import { setHidden } from '../../hidden-slot.js';
 import { routeNamed, setRoute } from '../route.js';
 
 /** Published by Fastify 5 before each route handler runs, with the matched route. */
@@ -96,7 +97,7 @@ const nameRoute = (request: FastifyRequest, _reply: unknown, done: Done): void =
  */
 export function installFastifyRoutes(): void {
   if (holder[INSTALLED]) return;
-  holder[INSTALLED] = true;
+  setHidden(holder, INSTALLED, true);
   subscribe(HANDLER_START, (message) => {
     const m = message as HandlerMessage;
     const raw = m.request?.raw;
