@@ -399,6 +399,8 @@ export function trackHttp2Streams(
         server.off('stream', onStream);
       }
       attached.clear();
+      // Its close no longer watched, a server kept here was held as long as the tracking.
+      lastServer = undefined;
       for (const entry of open) end(entry);
     },
   };

@@ -306,7 +306,9 @@ export function trackHttpRequests(
       seen.clear();
       capturing.clear();
       waiting.clear();
+      // Its close no longer watched, a server kept here was held as long as the tracking.
       lastCaptureServer = undefined;
+      lastServer = undefined;
       open.forEach((entry) => {
         open.take(entry.res);
         end(entry);

@@ -696,6 +696,35 @@ describe('http: HTTP/2 servers, as tracking starts and stops and they close', ()
     }
   });
 
+  // The last stream's server (one comparison a stream) was left set at stop: a server that
+  // closed after the tracking stopped, its close no longer watched, was held as long as the
+  // stopped tracking was.
+  it('lets go of an HTTP/2 server that closes after the tracking stopped', async () => {
+    const { cs, ended } = await tracking();
+    const requests = cs.trackRequests();
+    let server: Http2Server | undefined = createServer((_req, res) => res.end('ok'));
+    try {
+      const session = connect(`http://127.0.0.1:${await listen(server)}`);
+      expect(await h2Request(session, '/')).to.equal(200);
+      await until(() => ended.length >= 1);
+      session.close();
+      await cs.stop();
+      server.close();
+      await once(server, 'close');
+      const held = new WeakRef(server);
+      server = undefined;
+      for (let i = 0; i < 5 && held.deref(); i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        collectGarbage();
+      }
+      expect(held.deref(), 'the closed server').to.equal(undefined);
+      // Still referenced here: what it holds is what a stopped tracking keeps.
+      expect(requests.inFlight).to.equal(0);
+    } finally {
+      server?.close();
+    }
+  });
+
   // Node publishes a listen's start as listen() is called, before it can fail: a server held
   // from then was kept for the process's life (an application retrying with new servers).
   it('keeps nothing of an HTTP/2 server whose listen failed', async () => {

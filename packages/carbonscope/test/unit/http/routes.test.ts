@@ -950,6 +950,28 @@ describe('http: every request of a server is one operation named by its route te
     }
   });
 
+  // The last server asked about (one comparison a request) was left set at stop: a server that
+  // closed after the tracking stopped, its close no longer watched, was held as long as the
+  // stopped tracking was.
+  it('lets go of a server that closes after the tracking stopped', async () => {
+    const cs = await scripted();
+    const tracking = cs.trackRequests();
+    let server: Server | undefined = createServer((_req, res) => res.end('ok'));
+    try {
+      await (await fetch(`${await listening(server)}/x`)).arrayBuffer();
+      await cs.stop();
+      server.close();
+      await once(server, 'close');
+      const held = new WeakRef(server);
+      server = undefined;
+      expect(await collected(held), 'the closed server').to.equal(true);
+      // Still referenced here: what it holds is what a stopped tracking keeps.
+      expect(tracking.inFlight).to.equal(0);
+    } finally {
+      server?.close();
+    }
+  });
+
   // The last request started is kept for leaveOutScrape, and the last server asked about for
   // one comparison a request: a request its client left (ended at its connection's close, or
   // at the sweep) and a server that closed were both kept until the next request, with all a
