@@ -197,5 +197,6 @@ function renderError(ctx: Context, err: unknown, zone: string, where: PageOf): v
     where.path,
     where.title,
     html`${zoneForm(where.path, zone)}<p role="alert"><strong>${alertText(shown.message)}</strong></p>`,
+    { error: true },
   );
 }

@@ -161,6 +161,7 @@ function chatPage(
   chosen: string | undefined,
   text: string,
   extra: SafeHtml | string,
+  error = false,
 ): string {
   const selected = chosen ?? service.defaultModel;
   const byProvider = new Map<string, string[]>();
@@ -183,7 +184,7 @@ ${text}</textarea></label></p>
 <p><label>Model <select name="model">${options}</select></label> <button type="submit">Send</button></p>
 </form>
 ${extra}`;
-  return page('/chat', 'Chat', body);
+  return page('/chat', 'Chat', body, { error });
 }
 
 /** GET /chat (page or model list) and POST /chat; `readBody` parses the body of the POST. */
@@ -240,6 +241,7 @@ export function chatRoutes(deps: ChatRouteDeps, readBody: Middleware): Router {
         typeof chosen === 'string' ? chosen : undefined,
         firstCodePoints(formText ?? '', maxChars),
         html`<p role="alert"><strong>Error:</strong> ${alertText(shown.message)}</p>`,
+        true,
       );
     }
   });

@@ -70,7 +70,7 @@ function dashboardPage(): string {
   <thead><tr><th scope="col">Ended</th><th scope="col">Operation</th><th scope="col">Duration</th><th scope="col">Energy</th><th scope="col">E × I (CO2e)</th><th scope="col">M (embodied)</th><th scope="col">SCI</th></tr></thead>
   <tbody></tbody></table></div></section>
 <p class="muted" id="memory"></p>`;
-  return page('/dashboard', 'Dashboard', body, head);
+  return page('/dashboard', 'Dashboard', body, { head });
 }
 
 /**

@@ -96,7 +96,7 @@ function resultSection(activity: string, model: string, p: Prediction): SafeHtml
 </section>`;
 }
 
-function formPage(activity: string, extra: SafeHtml | string = ''): string {
+function formPage(activity: string, extra: SafeHtml | string = '', error = false): string {
   const examples = EXAMPLES.map((e) => html`<li>${e}</li>`);
   return page(
     '/predict',
@@ -110,6 +110,7 @@ network run by onnxruntime-node. The energy of each inference is measured by thi
 </form>
 <p class="muted">Try:</p><ul class="muted">${examples}</ul>
 ${extra}`,
+    { error },
   );
 }
 
@@ -151,6 +152,7 @@ export function predictRoutes(classifier: ActivityClassifier, readBody: Middlewa
       ctx.body = formPage(
         sentActivity(ctx),
         html`<p role="alert"><strong>${alertText(shown.message)}</strong></p>`,
+        true,
       );
       return;
     }

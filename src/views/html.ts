@@ -57,24 +57,27 @@ input,select,textarea,button{font:inherit;padding:.3rem} input,select,textarea{m
 /** The CSP source for PAGE_STYLE: `'sha256-…'`. */
 export const PAGE_STYLE_SOURCE = `'sha256-${createHash('sha256').update(PAGE_STYLE.value).digest('base64')}'`;
 
+/** What a page adds to the frame: elements of its head; whether it answers with an error. */
+export interface PageExtras {
+  head?: SafeHtml;
+  /** A 4xx or 5xx shown as the page: its title says so, as screen readers announce it first. */
+  error?: boolean;
+}
+
 /**
  * The shared page frame for the page at `path`: no external resources, readable without styles
  * or colour, its links relative (see rootFrom). Its empty icon stops the browser asking for
  * /favicon.ico, a 404 at every page load.
  */
-export function page(
-  path: string,
-  title: string,
-  body: SafeHtml,
-  head: SafeHtml = new SafeHtml(''),
-): string {
+export function page(path: string, title: string, body: SafeHtml, extras: PageExtras = {}): string {
   const root = rootFrom(path);
+  const head = extras.head ?? new SafeHtml('');
   return html`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title} · carbonscope</title>
+<title>${extras.error ? 'Error: ' : ''}${title} · carbonscope</title>
 <link rel="icon" href="data:,">
 <style>${PAGE_STYLE}</style>
 ${head}

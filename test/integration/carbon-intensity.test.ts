@@ -130,6 +130,7 @@ describe('GET /carbon_intensity (app + local Electricity Maps stub)', () => {
     expect(res.text).to.include('2024-03-01T12:00:00.000Z');
     expect(res.text).to.match(/<form method="get" action="\.\/carbon_intensity">/);
     expect(res.text).to.include('name="zone" value="DE"');
+    expect(res.text).to.match(/<title>(?!Error: )[^<]* · carbonscope<\/title>/);
   });
 
   it('never calls a fixed CARBON_INTENSITY value measured on the page', async () => {
@@ -154,6 +155,8 @@ describe('GET /carbon_intensity (app + local Electricity Maps stub)', () => {
     expect(page.text).not.to.include('<script>');
     expect(page.text).to.include('&lt;script&gt;');
     expect(page.text).to.include('expected a zone key');
+    // Screen readers announce the title first: it named the page over an error.
+    expect(page.text).to.match(/<title>Error: [^<]* · carbonscope<\/title>/);
     expect(stub.calls).to.have.length(0);
   });
 

@@ -246,6 +246,7 @@ describe('/chat end to end (real HTTP, mock LLM, real meter)', () => {
     expect(html).to.include('<optgroup label="mistralai">');
     expect(html).to.include('<option value="openai/gpt-4o">gpt-4o</option>');
     expect(html).to.include('<option value="openai/gpt-4o-mini" selected>');
+    expect(html).to.include('<title>Chat · carbonscope</title>');
     const json = (await (await fetch(`${app.url}/chat`)).json()) as {
       models: string[];
       defaultModel: string;
@@ -368,9 +369,10 @@ describe('/chat end to end (real HTTP, mock LLM, real meter)', () => {
       body: 'message=&model=gpt-4o',
     });
     expect(res.status).to.equal(400);
-    expect(await res.text()).to.include(
-      '<p role="alert"><strong>Error:</strong> every message is empty',
-    );
+    const html = await res.text();
+    expect(html).to.include('<p role="alert"><strong>Error:</strong> every message is empty');
+    // Screen readers announce the title first: it said "Chat" over an error.
+    expect(html).to.include('<title>Error: Chat · carbonscope</title>');
   });
 
   // The limit counts characters (code points), as /predict's does: counted in UTF-16 units, an
@@ -535,6 +537,14 @@ describe('/chat when the LLM service fails', () => {
       message: 'the LLM service answered with status 500',
     });
     expect(stub.requests).to.be.at.most(2);
+    // A browser's form: the page, its title saying it is an error.
+    const page = await fetch(`${app.url}/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+      body: 'message=hi&model=gpt-4o',
+    });
+    expect(page.status).to.equal(502);
+    expect(await page.text()).to.include('<title>Error: Chat · carbonscope</title>');
   });
 
   it('a slow upstream becomes 504', async () => {

@@ -128,6 +128,7 @@ describe('POST/GET /predict (real app, committed model, real energy meter)', () 
     expect(page.headers.get('content-type')).to.match(/text\/html/);
     const text = await page.text();
     expect(text).to.include('<form method="post" action="./predict">');
+    expect(text).to.include('<title>Predict · carbonscope</title>');
     // The page counts as the server does: characters, not maxlength's UTF-16 units.
     expect(text).to.include(`pattern="\\s*[\\s\\S]{1,${MAX_ACTIVITY_CHARS}}\\s*"`);
     expect(text).not.to.include('maxlength');
@@ -143,6 +144,7 @@ describe('POST/GET /predict (real app, committed model, real energy meter)', () 
     expect(res.headers.get('content-type')).to.match(/text\/html/);
     const text = await res.text();
     expect(text).to.include('<strong>high</strong>');
+    expect(text).to.include('<title>Predict · carbonscope</title>');
     expect(text).to.include('value="driving 10 hours"');
     // The answer's figure is the provisional one the JSON flags (energyProvisional): the
     // dashboard and the metrics show the settled one, which differed up to 3× per inference.
@@ -288,6 +290,8 @@ describe('POST/GET /predict (real app, committed model, real energy meter)', () 
       const text = await res.text();
       expect(text).to.include('role="alert"');
       expect(text).to.include('&#39;activity&#39; is empty');
+      // Screen readers announce the title first: it said "Predict" over an error.
+      expect(text).to.include('<title>Error: Predict · carbonscope</title>');
     });
 
     // The field came back empty: what the user wrote was lost with the 400.
