@@ -86,7 +86,7 @@ import { LoopEndSettler } from './loop-end-settle.js';
 import { lostWhileStartingText } from './lost-while-starting.js';
 import { operationNameWarning } from './operation-name-warning.js';
 import { OperationScores } from './operation-scores.js';
-import { profilerWarning } from './profiler-warning.js';
+import { profilerWarning, profilerWarningGiven } from './profiler-warning.js';
 import { STOPPED_TRACKING, StoppedOperation } from './stopped-operation.js';
 
 export interface CarbonscopeOptions {
@@ -428,7 +428,10 @@ export class Carbonscope implements OperationTracker {
       options.clock || options.loopIdle || options.processCpu
         ? undefined
         : profilerWarning(settings.energy.operationAttribution);
-    if (profiler) logger.warn(profiler);
+    if (profiler) {
+      logger.warn(profiler);
+      profilerWarningGiven();
+    }
     const grid = options.grid ?? createGridIntensity({ config: settings, logger });
     const clock = options.clock ?? monotonicClock;
     // Built before the sources are probed: it may track requests meanwhile (trackRequests).

@@ -37,12 +37,14 @@ function flagName(word: string): string {
  */
 const TOLD = Symbol.for('carbonscope.cpu-prof-warned.v1');
 
-/** True the first time in this process, false after: the warning is given once. */
-function firstTold(): boolean {
-  if (Object.hasOwn(process, TOLD)) return false;
+/**
+ * Marks the warning given in this process: called once its line was handed to the logger. Marked
+ * as the text was built, a first instance whose logger threw on it silenced every later one.
+ */
+export function profilerWarningGiven(): void {
+  if (Object.hasOwn(process, TOLD)) return;
   // Not enumerable: the application's `{ ...process }` or Object.assign copies none of it.
   Object.defineProperty(process, TOLD, { value: true });
-  return true;
 }
 
 /**
@@ -51,7 +53,7 @@ function firstTold(): boolean {
  * part is the loop's busy time while they ran there as well (test/bench/signal-waits.mjs,
  * 2026-12-06, Node 20.20.2, two rounds: 0.47 for 0.31-0.32 of the CPU, `/wait` 78-90 mJ for 21-24
  * without the profiler; `calibrated` 0.43-0.49). Read once, as an instance is made: nothing per
- * request. Undefined after the first time in the process (firstTold).
+ * request. Undefined once given in the process (profilerWarningGiven).
  */
 export function profilerWarning(
   attribution: (typeof OPERATION_ATTRIBUTION_MODES)[number],
@@ -59,6 +61,6 @@ export function profilerWarning(
   nodeOptions: string | undefined = process.env.NODE_OPTIONS,
 ): string | undefined {
   if (!cpuProfiling(execArgv, nodeOptions)) return undefined;
-  if (!firstTold()) return undefined;
+  if (Object.hasOwn(process, TOLD)) return undefined;
   return `energy: --cpu-prof is on: its signal (every 1 ms by default) ends the event loop's waits, which then read as busy, so the operations (ENERGY_OPERATION_ATTRIBUTION=${attribution}) read up to about twice their CPU's part of the energy, a request that only waits as if it computed (the process's total holds); profile in another run than the one you measure (README: "Waits that a signal ends")`;
 }

@@ -1,9 +1,12 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { libraryRoot } from '../../../src/paths.js';
 import { cpuProfiling } from '../../../src/runtime/profiler-warning.js';
+import { childEnv } from '../../helpers/child-env.js';
 import { underRegister } from '../../helpers/under-register.js';
 
 const WARNING = '--cpu-prof is on';
@@ -85,6 +88,33 @@ process.exit(0);`;
     // The mark is no enumerable property of process: `{ ...process }` in the application would
     // copy it (JSON.stringify leaves symbols out either way).
     expect(JSON.parse(stdout), stdout).to.deep.equal({ told: true, enumerable: false });
+  });
+
+  // The process's mark was set as the text was built, before the logger had it: a first
+  // instance whose logger threw on the line (a broken transport) silenced every later instance.
+  it("warns through a second instance's logger where the first one's failed on the line", async function () {
+    this.timeout(30_000);
+    const script = `const { Carbonscope } = await import('carbonscope');
+const broken = { debug() {}, info() {}, error() {}, warn() { throw new Error('transport down'); } };
+const first = await Carbonscope.create({ logger: broken }).then(
+  () => 'created',
+  (err) => err.message,
+);
+console.log(first);
+await Carbonscope.create();
+process.exit(0);`;
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--input-type=module', '-e', script],
+      {
+        cwd: libraryRoot,
+        timeout: 30_000,
+        killSignal: 'SIGKILL',
+        env: childEnv({ ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' }),
+      },
+    );
+    expect(stdout.trim()).to.equal('transport down');
+    expect(times(stderr, WARNING), stderr).to.equal(1);
   });
 
   it('reads the flags as Node does: underscores, the last word standing, the command line last', () => {
