@@ -1,9 +1,11 @@
+import { metrics } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
 import { start, stop } from '../../src/api.js';
 import '../../src/before-exit.js';
 import '../../src/http/early-requests.js';
 import { installFastifyRoutes } from '../../src/http/frameworks/fastify.js';
+import { CarbonscopeInstrumentation } from '../../src/instrumentation.js';
 import { bindMetricsOnce } from '../../src/otel/shared-binding.js';
 import { markOwnCli } from '../../src/own-cli.js';
 import {
@@ -74,6 +76,24 @@ describe("carbonscope's slots on process and globalThis", () => {
     } finally {
       unbind();
       await provider.shutdown();
+    }
+
+    // Handed the API's no-op, an instrumentation says once per Carbonscope that its metrics go
+    // nowhere: the Carbonscopes told are kept on globalThis, as its first operation ends.
+    const instrumentation = new CarbonscopeInstrumentation({
+      settings: testConfig({ ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' }),
+      logger,
+    });
+    try {
+      await instrumentation.ready();
+      metrics.disable();
+      instrumentation.setMeterProvider(metrics.getMeterProvider());
+      (await start()).track('job', () => undefined);
+      await new Promise((resolve) => setImmediate(resolve));
+      hidden(globalThis, 'carbonscope.instrumentation.told-nowhere.v1');
+    } finally {
+      instrumentation.disable();
+      await stop();
     }
 
     forgetEmpty(globalThis, 'carbonscope.default');
