@@ -1,7 +1,14 @@
-import { closeSync, openSync, readSync } from 'node:fs';
 import { type CpuInfo, cpus as osCpus } from 'node:os';
 import { logicalCpus } from '../logical-cpus.js';
-import { CHAR_0, CHAR_9, NEWLINE, SPACE, USER_HZ } from '../proc/index.js';
+import {
+  CHAR_0,
+  CHAR_9,
+  freshFileReader,
+  keptFileReader,
+  NEWLINE,
+  SPACE,
+  USER_HZ,
+} from '../proc/index.js';
 import { onlineCpusReader } from './online-cpus.js';
 import type { HostCpuDelta } from './sources/index.js';
 
@@ -57,24 +64,18 @@ export function parseProcStatHead(buf: Uint8Array, length: number, out: CpuTimes
 /** Reads /proc/stat's head into `out`; false where it cannot, `failure.code` then says why. */
 function procStatReader(path: string, failure: { code?: string }): (out: CpuTimes) => boolean {
   const buf = new Uint8Array(HEAD_BYTES);
+  // The kernel's file is kept open (keptFileReader); a path given (a test's file) is opened at
+  // each read, as it may be removed to make a read fail.
+  const read = path === PROC_STAT_PATH ? keptFileReader(path) : freshFileReader(path);
   return (out) => {
-    let fd: number;
     try {
-      fd = openSync(path, 'r');
-    } catch (err) {
-      failure.code = (err as NodeJS.ErrnoException).code;
-      return false;
-    }
-    // This read's reason only: an earlier open's code is not why this one failed.
-    failure.code = undefined;
-    try {
-      const n = readSync(fd, buf, 0, HEAD_BYTES, 0);
+      const n = read(buf, HEAD_BYTES);
+      // This read's reason only: an earlier read's code is not why this one failed.
+      failure.code = undefined;
       return parseProcStatHead(buf, n, out);
     } catch (err) {
       failure.code = (err as NodeJS.ErrnoException).code;
       return false;
-    } finally {
-      closeSync(fd);
     }
   };
 }

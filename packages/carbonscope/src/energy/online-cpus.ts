@@ -1,5 +1,4 @@
-import { closeSync, openSync, readSync } from 'node:fs';
-import { CHAR_0, CHAR_9, NEWLINE } from '../proc/index.js';
+import { CHAR_0, CHAR_9, freshFileReader, keptFileReader, NEWLINE } from '../proc/index.js';
 
 export const CPU_ONLINE_PATH = '/sys/devices/system/cpu/online';
 
@@ -48,21 +47,15 @@ export function countCpuList(buf: Uint8Array, length: number): number | undefine
  * runs), or undefined when the file cannot be read or is not a cpulist.
  */
 export function onlineCpusReader(path: string = CPU_ONLINE_PATH): () => number | undefined {
+  // The kernel's file is kept open (keptFileReader); a path given (a test's file) is not.
+  const read = path === CPU_ONLINE_PATH ? keptFileReader(path) : freshFileReader(path);
   let buf: Uint8Array | undefined;
   return () => {
-    let fd: number;
-    try {
-      fd = openSync(path, 'r');
-    } catch {
-      return undefined;
-    }
     try {
       buf ??= new Uint8Array(LIST_BYTES);
-      return countCpuList(buf, readSync(fd, buf, 0, LIST_BYTES, 0));
+      return countCpuList(buf, read(buf, LIST_BYTES));
     } catch {
       return undefined;
-    } finally {
-      closeSync(fd);
     }
   };
 }

@@ -1,5 +1,6 @@
 import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
 import { CHAR_0, CHAR_9, CLOSE_PAREN, NEWLINE, OPEN_PAREN, SPACE } from './ascii.js';
+import { keptFileReader } from './kept-file.js';
 
 /** One line of /proc/<pid>/stat, the fields the tree walk needs; times in ticks. */
 export interface ProcStat {
@@ -100,12 +101,21 @@ const STAT_BYTES = 1024;
 
 function createRealProcFs(): ProcFs {
   const buf = new Uint8Array(STAT_BYTES);
+  // The process's own line is read every sample (ChildrenCpu): kept open (keptFileReader).
+  const readSelf = keptFileReader('/proc/self/stat');
   return {
     pids: () =>
       readdirSync('/proc')
         .filter((name) => name.charCodeAt(0) >= CHAR_0 && name.charCodeAt(0) <= CHAR_9)
         .map(Number),
     readStat: (pid, out) => {
+      if (pid === 'self') {
+        try {
+          return parseProcStatBytes(buf, readSelf(buf, STAT_BYTES), out);
+        } catch {
+          return false; // no /proc, or out of descriptors before its first open
+        }
+      }
       let fd: number;
       try {
         fd = openSync(`/proc/${pid}/stat`, 'r');
