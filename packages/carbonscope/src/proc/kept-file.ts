@@ -3,7 +3,10 @@ import { closeSync, openSync, readSync } from 'node:fs';
 /** Reads a file's first bytes into `buf`; returns how many were read. Throws as fs does. */
 export type HeadReader = (buf: Uint8Array, length: number) => number;
 
-/** One descriptor per path for the whole process: every reader of it shares it. */
+/**
+ * One descriptor per path for this module's instance, shared by its readers: one per thread that
+ * loads carbonscope (a worker has its own, which Node closes when the worker ends).
+ */
 const kept = new Map<string, number>();
 
 /**
@@ -11,7 +14,7 @@ const kept = new Map<string, number>();
  * keeps it open and reads it again from offset 0 at each call: the kernel makes such a file anew
  * at every read from its start, so the bytes are those a fresh open would read. Opening and
  * closing it cost ~45 µs of the ~100 µs of a cold read at the meter's once a second (stop 74).
- * One descriptor per path serves every meter of the process (close-on-exec, as Node opens all).
+ * One descriptor per path serves every meter of the thread (close-on-exec, as Node opens all).
  * A failed open throws, and is tried again at the next call; a failed read closes the descriptor
  * and throws, so the next call opens it again. Only for the kernel's own files: a regular file
  * may be replaced or removed, and a kept descriptor would go on reading the old one.
