@@ -230,6 +230,38 @@ describe('energy/host-cpu', () => {
     expect(out.after).to.deep.equal(['/proc/stat', '/sys/devices/system/cpu/online']);
   });
 
+  // Other code may close the kept descriptor (a loop closing every descriptor, a double close)
+  // and the number go to a file of its own: the reader read that file for the rest of the process
+  // ("no cpu line", a stand-in for good), and would close it after a failed read.
+  it('a kept descriptor closed by other code, its number reused: /proc/stat opened anew, the other file left alone', () => {
+    const out = underFdLimit<{
+      reused: boolean;
+      errors: string[];
+      delta: Delta;
+      otherOpen: boolean;
+    }>(`
+      const errors = [];
+      const target = (fd) => { try { return fs.readlinkSync('/proc/self/fd/' + fd); } catch { return ''; } };
+      const read = m.createHostCpuReader({ onReadError: (reason) => errors.push(reason) });
+      spin(30);
+      read();
+      const keptFd = fs.readdirSync('/proc/self/fd').map(Number).find((fd) => target(fd) === '/proc/stat');
+      fs.closeSync(keptFd);
+      const extra = [];
+      let other = fs.openSync(process.execPath, 'r');
+      while (other !== keptFd && extra.length < 30) { extra.push(other); other = fs.openSync(process.execPath, 'r'); }
+      for (const fd of extra) fs.closeSync(fd);
+      spin(30);
+      const delta = read();
+      return { reused: other === keptFd, errors, delta, otherOpen: target(other) === fs.realpathSync(process.execPath) };`);
+    expect(out.reused, 'the closed number went to the other file').to.equal(true);
+    expect(out.errors).to.deep.equal([]);
+    expect(out.delta.unread).to.equal(undefined);
+    expect(out.delta.totalSeconds).to.be.greaterThan(0);
+    expect(out.delta.totalSeconds).to.be.below(5 * out.delta.cpus);
+    expect(out.otherOpen, 'the other file is still open').to.equal(true);
+  });
+
   it('out of file descriptors at creation: /proc/stat stays its source, not os.cpus()', () => {
     // EMFILE at creation was taken for a /proc/stat that is not there: the reader went to
     // os.cpus() for good (empty meanwhile, "a /proc mounted with subset=pid"; then milliseconds
