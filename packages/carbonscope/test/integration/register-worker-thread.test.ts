@@ -100,13 +100,14 @@ describe('register whose rest cannot load', function () {
   }
 
   it('the rest throws as it evaluates: one line, the application runs', async () => {
-    // register's first act on globalThis, made to throw (ES modules are strict).
+    // register's first act on globalThis, made to throw: its slot is defined (not enumerable), and
+    // a slot another made read-only and unconfigurable cannot be redefined.
     const poison = `Object.defineProperty(globalThis, Symbol.for('carbonscope.register-present.v1'), { value: false })`;
     const args = ['--import', `data:text/javascript,${poison}`, '--import', 'carbonscope/register'];
     const run = await runToEnd(process.execPath, [...args, '-e', APP], env(), {
       cwd: libraryRoot,
     });
-    ranUnmetered(run, /read only property/);
+    ranUnmetered(run, /Cannot redefine property/);
   });
 
   // Under Yarn Plug'n'Play (its .pnp.cjs sets process.versions.pnp), -r's line says to start
@@ -122,7 +123,7 @@ Object.defineProperty(globalThis, Symbol.for('carbonscope.register-present.v1'),
       );
       const args = ['-r', before, preload, 'carbonscope/register', '-e', APP];
       const run = await runToEnd(process.execPath, args, env(), { cwd: libraryRoot });
-      ranUnmetered(run, /read only property/);
+      ranUnmetered(run, /Cannot redefine property/);
       const advised = run.stderr.includes('start it with --import carbonscope/register');
       expect(advised, run.stderr).to.equal(preload === '-r');
     });
