@@ -162,10 +162,8 @@ function unknownOption(
   args: string[],
   options: NonNullable<ParseArgsConfig['options']>,
 ): string | undefined {
-  const token = looseTokens(args, options).find(
-    (t) => t.kind === 'option' && !Object.hasOwn(options, t.name),
-  );
-  if (token?.kind !== 'option') return undefined;
+  const token = firstOption(args, options, (t) => !Object.hasOwn(options, t.name));
+  if (!token) return undefined;
   const meant = meantOption(token.rawName, options);
   return `unknown option '${token.rawName}'${meant ? ` (did you mean ${meant}?)` : ''}`;
 }
@@ -196,10 +194,12 @@ function missingValue(
   options: NonNullable<ParseArgsConfig['options']>,
   help: string,
 ): string | undefined {
-  const token = looseTokens(args, options).find(
-    (t) => t.kind === 'option' && options[t.name]?.type === 'string' && t.value === undefined,
+  const token = firstOption(
+    args,
+    options,
+    (t) => options[t.name]?.type === 'string' && t.value === undefined,
   );
-  if (token?.kind !== 'option') return undefined;
+  if (!token) return undefined;
   return `option '${optionNamed(token.name, options, help)}' needs a value`;
 }
 
@@ -213,10 +213,12 @@ function flagValue(
   options: NonNullable<ParseArgsConfig['options']>,
   help: string,
 ): string | undefined {
-  const token = looseTokens(args, options).find(
-    (t) => t.kind === 'option' && options[t.name]?.type === 'boolean' && t.value !== undefined,
+  const token = firstOption(
+    args,
+    options,
+    (t) => options[t.name]?.type === 'boolean' && t.value !== undefined,
   );
-  if (token?.kind !== 'option') return undefined;
+  if (!token) return undefined;
   return `option '${optionNamed(token.name, options, help)}' takes no value (got "${token.value}")`;
 }
 
@@ -243,16 +245,17 @@ function dashValue(
   options: NonNullable<ParseArgsConfig['options']>,
   help: string,
 ): string | undefined {
-  const token = looseTokens(args, options).find(
+  const token = firstOption(
+    args,
+    options,
     (t) =>
-      t.kind === 'option' &&
       options[t.name]?.type === 'string' &&
       !t.inlineValue &&
       t.value !== undefined &&
       t.value.length > 1 &&
       t.value.startsWith('-'),
   );
-  if (token?.kind !== 'option' || token.value === undefined) return undefined;
+  if (token?.value === undefined) return undefined;
   const after =
     token.value === '--'
       ? "'--' after it ends the options"
@@ -340,6 +343,20 @@ function common(values: Record<string, string | boolean | undefined>): CommonOpt
 function looseTokens(args: string[], table: NonNullable<ParseArgsConfig['options']>) {
   return parseArgs({ args, options: table, strict: false, allowPositionals: true, tokens: true })
     .tokens;
+}
+
+type OptionToken = Extract<ReturnType<typeof looseTokens>[number], { kind: 'option' }>;
+
+/** The first option `args` gives, as node:util reads them, that `test` picks, if one. */
+function firstOption(
+  args: string[],
+  table: NonNullable<ParseArgsConfig['options']>,
+  test: (token: OptionToken) => boolean,
+): OptionToken | undefined {
+  for (const token of looseTokens(args, table)) {
+    if (token.kind === 'option' && test(token)) return token;
+  }
+  return undefined;
 }
 
 /**
