@@ -22,6 +22,22 @@ function warnings(lines: Array<Record<string, unknown>>): string[] {
   return lines.filter((l) => l.level === 40).map((l) => String(l.msg));
 }
 
+/** A default start whose energy source throws `message` as it is built. */
+function brokenStart(message: string, logger: ReturnType<typeof memoryLogger>['logger']) {
+  const broken = () => {
+    throw new Error(message);
+  };
+  return start({ env: ENV, logger, select: { make: { estimate: broken } } });
+}
+
+/** What `promise` rejects with; undefined where it resolves. */
+function failureOf(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+}
+
 // A service that runs a job at its start (a warm-up, a migration, a first batch) right after
 // `sdk.start()` or an unawaited start(): its track() ran unmetered while the meter started in
 // the background (its sources probed, the grid's intensity fetched), and one warning said so.
@@ -142,20 +158,14 @@ describe('track() while carbonscope is still starting', () => {
   // believed them counted. Their functions ran and returned as ever; their figures are nowhere.
   it('says once, where the start fails after lending its tracker, how many it lost and why', async () => {
     const { logger, lines } = memoryLogger();
-    const broken = () => {
-      throw new Error('the model cannot be built');
-    };
-    const starting = start({ env: ENV, logger, select: { make: { estimate: broken } } });
+    const starting = brokenStart('the model cannot be built', logger);
     expect(track('warm-up', () => 7)).to.equal(7);
     let release: () => void = () => undefined;
     const inFlight = track(
       'first-batch',
       () => new Promise<number>((resolve) => (release = () => resolve(8))),
     );
-    const failure = await starting.then(
-      () => undefined,
-      (err: unknown) => err,
-    );
+    const failure = await failureOf(starting);
     expect(String(failure)).to.include('the model cannot be built');
     expect(track('after', () => 9)).to.equal(9);
     release();
@@ -170,15 +180,9 @@ describe('track() while carbonscope is still starting', () => {
   // A maker's error of several lines (a stack-like message) broke the warning into as many.
   it("keeps the lost-operations warning one line when the start's error has several", async () => {
     const { logger, lines } = memoryLogger();
-    const broken = () => {
-      throw new Error('no model:\n  at line 2\u001b[31m');
-    };
-    const starting = start({ env: ENV, logger, select: { make: { estimate: broken } } });
+    const starting = brokenStart('no model:\n  at line 2\u001b[31m', logger);
     expect(track('warm-up', () => 7)).to.equal(7);
-    await starting.then(
-      () => undefined,
-      () => undefined,
-    );
+    await failureOf(starting);
     const [warning] = warnings(lines);
     expect(warning).to.match(
       /^carbonscope could not start \(no model:\\n {2}at line 2\\u001b\[31m\): /,
@@ -193,10 +197,7 @@ describe('track() while carbonscope is still starting', () => {
     const starting = start({ env: ENV, logger, select: { probeTimeoutMs: 0 } });
     expect(startingTracker()).to.equal(undefined);
     expect(track('warm-up', () => 7)).to.equal(7);
-    const failure = await starting.then(
-      () => undefined,
-      (err: unknown) => err,
-    );
+    const failure = await failureOf(starting);
     expect(failure).to.be.instanceOf(RangeError);
     expect(String(failure)).to.include('probeTimeoutMs: expected a number of ms from 1 to 600000');
     expect(warnings(lines)).to.deep.equal([]);
@@ -204,13 +205,7 @@ describe('track() while carbonscope is still starting', () => {
 
   it('says nothing more where a start that fails had tracked nothing', async () => {
     const { logger, lines } = memoryLogger();
-    const broken = () => {
-      throw new Error('the model cannot be built');
-    };
-    const failure = await start({ env: ENV, logger, select: { make: { estimate: broken } } }).then(
-      () => undefined,
-      (err: unknown) => err,
-    );
+    const failure = await failureOf(brokenStart('the model cannot be built', logger));
     expect(String(failure)).to.include('the model cannot be built');
     expect(warnings(lines)).to.deep.equal([]);
   });
