@@ -1,5 +1,3 @@
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { context, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
@@ -16,6 +14,7 @@ import { SETTLED_SLOTS } from '../../../src/energy/settlement-batch.js';
 import { close, MAX_NESTED_TRACKS } from '../../../src/energy/track.js';
 import { EnergyTracker, MAX_UNSETTLED, type TrackerOptions } from '../../../src/energy/tracker.js';
 import { captureSpan, SPAN_ATTRIBUTES } from '../../../src/otel/spans.js';
+import { collectGarbage } from '../../helpers/collected.js';
 import { withInMemoryTracing } from '../otel/in-memory-tracing.js';
 import { ScriptedClock, sampleAt } from './scripted.js';
 
@@ -119,10 +118,6 @@ function endRows(clock: ScriptedClock, tracker: EnergyTracker, count: number): n
   }
   return count;
 }
-
-// A full collection on demand, to see what the tracker keeps alive.
-setFlagsFromString('--expose-gc');
-const collectGarbage = runInNewContext('gc') as () => void;
 
 /** Lets promise continuations (an async fn's end, measure()'s) run. */
 const settle = () => new Promise((resolve) => setImmediate(resolve));

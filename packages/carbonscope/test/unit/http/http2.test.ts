@@ -15,8 +15,6 @@ import { get } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { expect } from 'chai';
 import Fastify from 'fastify';
 import type { OperationFootprint } from '../../../src/energy/index.js';
@@ -24,6 +22,7 @@ import { setRoute } from '../../../src/http/index.js';
 import type { Logger } from '../../../src/log.js';
 import { METRICS, prometheusName } from '../../../src/metrics/index.js';
 import type { Carbonscope } from '../../../src/runtime/carbonscope.js';
+import { collected, collectGarbage } from '../../helpers/collected.js';
 import { withHttpMetrics } from '../../helpers/http-metrics.js';
 import { createTestMetrics, parseSamples } from '../../helpers/metrics.js';
 import { tempDirUntilExit } from '../../helpers/temp-dir.js';
@@ -103,10 +102,6 @@ async function selfSigned(dir: string): Promise<{ key: Buffer; cert: Buffer }> {
 }
 
 const DURATION_COUNT = `${prometheusName(METRICS.httpDuration)}_count`;
-
-// A full collection on demand, to see what the tracking keeps alive.
-setFlagsFromString('--expose-gc');
-const collectGarbage = runInNewContext('gc') as () => void;
 
 describe('http: HTTP/2 requests are tracked as HTTP/1 ones are', () => {
   it('h2c: compat handlers and core streams, each request counted once with its route', async () => {
@@ -713,11 +708,7 @@ describe('http: HTTP/2 servers, as tracking starts and stops and they close', ()
       await once(server, 'close');
       const held = new WeakRef(server);
       server = undefined;
-      for (let i = 0; i < 5 && held.deref(); i++) {
-        await new Promise((r) => setTimeout(r, 20));
-        collectGarbage();
-      }
-      expect(held.deref(), 'the closed server').to.equal(undefined);
+      expect(await collected(held), 'the closed server').to.equal(true);
       // Still referenced here: what it holds is what a stopped tracking keeps.
       expect(requests.inFlight).to.equal(0);
     } finally {

@@ -4,8 +4,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import Hapi from '@hapi/hapi';
 import Router from '@koa/router';
 import { expect } from 'chai';
@@ -20,26 +18,12 @@ import type { OperationFootprint } from '../../../src/energy/index.js';
 import { installRouteResolvers } from '../../../src/http/frameworks/index.js';
 import { setRoute } from '../../../src/http/index.js';
 import type { Carbonscope, CarbonscopeOptions } from '../../../src/runtime/carbonscope.js';
+import { collected } from '../../helpers/collected.js';
 import { steadyCarbonscope } from '../energy/scripted.js';
 
 // Fastify 4.0's types declare only a default export, which an ES module's default import of
 // CommonJS reads as the whole module (its `default` is the same function at run time).
 const Fastify40 = fastify40.default;
-
-setFlagsFromString('--expose-gc');
-const collectGarbage = runInNewContext('gc') as () => void;
-
-/**
- * Whether what `held` refers to is collected within five collections 20 ms apart: a closed
- * server's listening handle lets go of it once its close has run in the loop.
- */
-async function collected(held: WeakRef<object>): Promise<boolean> {
-  for (let i = 0; i < 5 && held.deref(); i++) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    collectGarbage();
-  }
-  return held.deref() === undefined;
-}
 
 /** A carbonscope on a constant source and a manual timer (`extra`: context capture). */
 function scripted(extra: Partial<CarbonscopeOptions> = {}): Promise<Carbonscope> {
