@@ -80,6 +80,9 @@ const FASTIFY_CASES: Case[] = [
   ['/re/ab', 404, '-'],
   ['/dash-1-2', 200, '/dash-:a-:b'],
   ['/boom', 500, '/boom'],
+  // reply.callNotFound(): the route ran and chose the not-found answer (a lookup that found
+  // nothing), so its 404 is its own, as OTel names it.
+  ['/hand/1', 404, '/hand/:id'],
   [['POST', '/any'], 200, '/any'],
   [['GET', '/v', 'a.example'], 200, '/v'],
   ['/v', 200, '/v'],
@@ -109,6 +112,9 @@ function fastifyApp(app: FastifyInstance): void {
     throw new Error('boom');
   });
   app.all('/any', send('any'));
+  app.get('/hand/:id', (_request, reply) => {
+    reply.callNotFound();
+  });
   app.get('/v', { constraints: { host: 'a.example' } }, send('va'));
   app.get('/v', send('v'));
   const deny = async (_request: unknown, reply: { code(n: number): { send(t: string): void } }) => {
