@@ -10,7 +10,6 @@ import {
   loadSettings,
   MIN_EXPORT_INTERVAL_MS,
   maskableSecret,
-  numberSetting,
   otlpSecretsOf,
   parseEnv,
   periodicTimes,
@@ -34,16 +33,50 @@ const OTLP_PROTOCOLS = ['http/protobuf', 'http/json'] as const;
 /**
  * A comma-separated list whose every item is one of `allowed` (the OTel SDK's own lists), with
  * `none` alone: beside another name NodeSDK reads metrics and logs as none, traces as otlp.
+ * Items as NodeSDK reads them, with @opentelemetry/core's getStringListFromEnv: each trimmed, an
+ * empty one dropped (`tracecontext,baggage,` is two). A list of none but empty ones (`,`) is
+ * refused: NodeSDK reads it as otlp for an exporter and as no propagator at all.
  */
 const exporterList = (allowed: readonly string[]) => {
   const others = allowed.filter((e) => e !== 'none').join(', ');
   return z.string().refine((list) => {
-    const items = new Set(list.split(',').map((item) => item.trim()));
+    const named = list
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '');
+    const items = new Set(named);
     return (
-      [...items].every((item) => allowed.includes(item)) && (items.size === 1 || !items.has('none'))
+      items.size > 0 &&
+      [...items].every((item) => allowed.includes(item)) &&
+      (items.size === 1 || !items.has('none'))
     );
   }, `expected none alone, or a comma-separated list of ${others}`);
 };
+
+/**
+ * A number as the SDK reads its own (@opentelemetry/core's getNumberFromEnv, for the sampler's
+ * ratio, the span limits and, through sdk-node's getNonNegativeNumberFromEnv, OTEL_BSP_*):
+ * `Number()` of the text, so `+0.1`, `1e3`, `0x10`, `.5` and `Infinity` are numbers, and one it
+ * reads as NaN is its default. What it reads is checked, not how it is written: the service's
+ * own settings (integerSetting) take decimal digits alone, but a value the SDK reads well must
+ * not stop the service.
+ */
+const sdkNumber = (message: string, accepts: (n: number) => boolean) =>
+  z.string().transform(Number).refine(accepts, message);
+
+/**
+ * A whole number within [min, max] as the SDK reads it: a count or size it compares as given
+ * (an event count of 1.5 kept 2). `none`: Infinity too, which the SDK reads as no limit.
+ */
+const sdkInteger = (min: number, max: number, none = false) =>
+  sdkNumber(
+    `expected a whole number, from ${min} to ${max}${none ? ', or Infinity for no limit' : ''}`,
+    (n) =>
+      (none && n === Number.POSITIVE_INFINITY) || (Number.isInteger(n) && n >= min && n <= max),
+  );
+
+/** The ratio samplers' share, as the SDK reads it: one out of [0, 1] (or NaN) it reads as 1. */
+const samplerRatio = sdkNumber('expected a decimal number, from 0 to 1', (n) => n >= 0 && n <= 1);
 
 /** The spec's two values; the SDK warns of another only under OTEL_LOG_LEVEL, and sends plain. */
 const compression = z.enum(['gzip', 'none'], { message: 'expected gzip or none' }).optional();
@@ -66,7 +99,7 @@ const SAMPLERS = [
  * The tracer provider's limits: one it cannot read it takes as its default (128, or none for a
  * length), a negative or fractional one as given (a count of -5 dropped every attribute), each
  * with a diag line only OTEL_LOG_LEVEL shows. A length of 0 or less it reads as none, and warns
- * at every attribute it is given: from 1.
+ * at every attribute it is given: from 1. Infinity it reads as no limit, a length's default.
  */
 const SPAN_COUNT_LIMITS = [
   'OTEL_ATTRIBUTE_COUNT_LIMIT',
@@ -81,8 +114,8 @@ const SPAN_LENGTH_LIMITS = [
   'OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT',
 ];
 const SPAN_LIMITS = Object.fromEntries([
-  ...SPAN_COUNT_LIMITS.map((name) => [name, integer(0, 1_000_000_000).optional()]),
-  ...SPAN_LENGTH_LIMITS.map((name) => [name, integer(1, 1_000_000_000).optional()]),
+  ...SPAN_COUNT_LIMITS.map((name) => [name, sdkInteger(0, 1_000_000_000, true).optional()]),
+  ...SPAN_LENGTH_LIMITS.map((name) => [name, sdkInteger(1, 1_000_000_000, true).optional()]),
 ]);
 
 /** Probes and scrapes: asked every few seconds, the same every time, noise in a trace store. */
@@ -162,10 +195,10 @@ const schema = {
   OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: compression,
   // Read for the batch span processors the service builds (telemetry/traces.ts), which took a
   // malformed one as the default in silence, and a delay past setTimeout's limit as 1 ms.
-  OTEL_BSP_SCHEDULE_DELAY: integer(1, 86_400_000).optional(),
-  OTEL_BSP_EXPORT_TIMEOUT: integer(1, 600_000).optional(),
-  OTEL_BSP_MAX_QUEUE_SIZE: integer(1, 1_000_000).optional(),
-  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: integer(1, 1_000_000).optional(),
+  OTEL_BSP_SCHEDULE_DELAY: sdkInteger(1, 86_400_000).optional(),
+  OTEL_BSP_EXPORT_TIMEOUT: sdkInteger(1, 600_000).optional(),
+  OTEL_BSP_MAX_QUEUE_SIZE: sdkInteger(1, 1_000_000).optional(),
+  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: sdkInteger(1, 1_000_000).optional(),
   OTEL_METRIC_EXPORT_INTERVAL: integer(MIN_EXPORT_INTERVAL_MS, 86_400_000).optional(),
   OTEL_METRIC_EXPORT_TIMEOUT: integer(0, 600_000).optional(),
   // /metrics is always served on the app's port; only otlp adds a push.
@@ -184,7 +217,7 @@ const schema = {
   OTEL_TRACES_SAMPLER: z.enum(SAMPLERS).optional(),
   ...SPAN_LIMITS,
   // Only the ratio samplers read it, and the SDK knows no other that takes an argument.
-  OTEL_TRACES_SAMPLER_ARG: numberSetting(0, 1).optional(),
+  OTEL_TRACES_SAMPLER_ARG: samplerRatio.optional(),
 } satisfies Record<string, z.ZodType>;
 
 /**

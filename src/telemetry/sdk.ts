@@ -330,10 +330,16 @@ function needsNodeSdk(env: Env, tracesOff: boolean): boolean {
   return !tracesOff || logsExported(env) || envTrue(env.OTEL_SDK_DISABLED);
 }
 
-/** Whether OTEL_LOGS_EXPORTER names a log exporter (`none` names none). */
+/**
+ * Whether OTEL_LOGS_EXPORTER names a log exporter (`none` names none), its items read as NodeSDK
+ * reads them (getStringListFromEnv: trimmed, an empty one dropped): `none,` is none.
+ */
 function logsExported(env: Env): boolean {
-  const logs = env.OTEL_LOGS_EXPORTER?.trim();
-  return logs !== undefined && logs !== '' && logs !== 'none';
+  const logs = (env.OTEL_LOGS_EXPORTER ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+  return logs.length > 0 && !logs.includes('none');
 }
 
 /**

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BasicTracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
 import {
   ConfigError,
@@ -129,11 +130,28 @@ describe('config', () => {
     ['OTEL_SPAN_EVENT_COUNT_LIMIT', 'many'],
     ['OTEL_SPAN_LINK_COUNT_LIMIT', '-1'],
     ['OTEL_SPAN_ATTRIBUTE_PER_EVENT_COUNT_LIMIT', 'x'],
-    ['OTEL_SPAN_ATTRIBUTE_PER_LINK_COUNT_LIMIT', '1e3'],
+    // What Number() reads (getNumberFromEnv) and the tracer provider misreads: a fraction, a
+    // negative, NaN (`-0x10`, `1_000`) its default.
+    ['OTEL_SPAN_ATTRIBUTE_PER_LINK_COUNT_LIMIT', '1e-3'],
+    ['OTEL_SPAN_LINK_COUNT_LIMIT', '-Infinity'],
+    ['OTEL_ATTRIBUTE_COUNT_LIMIT', '-0x10'],
+    ['OTEL_ATTRIBUTE_COUNT_LIMIT', '1_000'],
+    ['OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT', '-0'],
+    // No limit is no delay: setTimeout takes Infinity as 1 ms.
+    ['OTEL_BSP_SCHEDULE_DELAY', 'Infinity'],
+    ['OTEL_BSP_MAX_QUEUE_SIZE', '2e-3'],
+    ['OTEL_TRACES_SAMPLER_ARG', 'Infinity'],
+    ['OTEL_TRACES_SAMPLER_ARG', '0x2'],
+    ['OTEL_TRACES_SAMPLER_ARG', '0,5'],
     // NodeSDK skips a propagator it does not know, and with none left registers none: a
     // misspelt tracecontext dropped every incoming traceparent, said only under OTEL_LOG_LEVEL.
     ['OTEL_PROPAGATORS', 'tracecontex'],
     ['OTEL_PROPAGATORS', 'tracecontext,none'],
+    // A list of empty items alone: NodeSDK reads it as no propagator at all, as otlp for an
+    // exporter.
+    ['OTEL_PROPAGATORS', ','],
+    ['OTEL_PROPAGATORS', ' , ,'],
+    ['OTEL_TRACES_EXPORTER', ',,'],
   ] as const) {
     it(`rejects ${variable}=${value} naming the variable`, () => {
       expect(() => loadConfig({ [variable]: value }))
@@ -294,6 +312,106 @@ describe('config', () => {
     });
     expect(c.otel.otlpMetricsEnabled).to.equal(true);
     expect(loadConfig({ PORT: '08001' }).port).to.equal(8001);
+  });
+
+  // The SDK reads each of these, and the service refused it at start. NodeSDK reads its lists
+  // with @opentelemetry/core's getStringListFromEnv (each item trimmed, an empty one dropped),
+  // and its numbers with getNumberFromEnv (Number() of the text: a sign, an exponent, hex,
+  // binary, a trailing dot, Infinity; the BSP's through sdk-node's getNonNegativeNumberFromEnv,
+  // the sampler's ratio and the span limits as given). The value it reads is in each comment.
+  describe('the OTel SDK variables in any form the SDK reads them', () => {
+    for (const [variable, value] of [
+      ['OTEL_PROPAGATORS', 'tracecontext,baggage,'], // tracecontext, baggage
+      ['OTEL_PROPAGATORS', ', tracecontext,, baggage ,'], // tracecontext, baggage
+      ['OTEL_PROPAGATORS', 'none,'], // none
+      ['OTEL_TRACES_EXPORTER', 'otlp,'], // otlp
+      ['OTEL_METRICS_EXPORTER', 'prometheus,,otlp'], // prometheus, otlp
+      ['OTEL_LOGS_EXPORTER', ',none'], // none
+      ['OTEL_TRACES_SAMPLER_ARG', '+0.1'], // 0.1
+      ['OTEL_TRACES_SAMPLER_ARG', '.5'], // 0.5
+      ['OTEL_TRACES_SAMPLER_ARG', '1.'], // 1
+      ['OTEL_TRACES_SAMPLER_ARG', '25e-2'], // 0.25
+      ['OTEL_TRACES_SAMPLER_ARG', '0x1'], // 1
+      ['OTEL_TRACES_SAMPLER_ARG', '-0'], // 0
+      ['OTEL_SPAN_ATTRIBUTE_PER_LINK_COUNT_LIMIT', '1e3'], // 1000
+      ['OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT', '+64'], // 64
+      ['OTEL_SPAN_EVENT_COUNT_LIMIT', '0x80'], // 128
+      ['OTEL_SPAN_LINK_COUNT_LIMIT', '0b11'], // 3
+      ['OTEL_ATTRIBUTE_COUNT_LIMIT', '128.0'], // 128
+      ['OTEL_SPAN_ATTRIBUTE_PER_EVENT_COUNT_LIMIT', '-0'], // 0, as 0
+      ['OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT', 'Infinity'], // no limit, the SDK's default
+      ['OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT', '1e400'], // Infinity: no limit
+      ['OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT', '4.096e3'], // 4096
+      ['OTEL_BSP_SCHEDULE_DELAY', '1e3'], // 1000 ms
+      ['OTEL_BSP_MAX_QUEUE_SIZE', '+2048'], // 2048
+      ['OTEL_BSP_MAX_EXPORT_BATCH_SIZE', '0x200'], // 512
+      ['OTEL_BSP_EXPORT_TIMEOUT', ' 3e4 '], // 30000 ms
+    ] as const) {
+      it(`takes ${variable}=${value}`, () => {
+        expect(() => loadConfig({ [variable]: value })).not.to.throw();
+      });
+    }
+
+    // The tracer provider's own reading of a few of them, so that an SDK that read them
+    // otherwise (strictly, say) fails here rather than let the service pass what it ignores.
+    const withEnv = <T>(env: Record<string, string>, read: () => T): T => {
+      const saved = Object.keys(env).map((k) => [k, process.env[k]] as const);
+      Object.assign(process.env, env);
+      try {
+        return read();
+      } finally {
+        for (const [k, v] of saved) {
+          if (v === undefined) delete process.env[k];
+          else process.env[k] = v;
+        }
+      }
+    };
+    /** The attributes a span of a tracer provider started under `env` keeps, of 200 set. */
+    const keptAttributes = (env: Record<string, string>) =>
+      withEnv(env, () => {
+        const span = new BasicTracerProvider().getTracer('t').startSpan('s');
+        for (let i = 0; i < 200; i++) span.setAttribute(`a${i}`, i);
+        return Object.keys((span as unknown as ReadableSpan).attributes).length;
+      });
+    /** Whether a root span is recorded under the ratio sampler with `ratio`. */
+    const sampled = (ratio: string) =>
+      withEnv({ OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: ratio }, () =>
+        new BasicTracerProvider().getTracer('t').startSpan('s').isRecording(),
+      );
+
+    it('reads them as the tracer provider does', () => {
+      for (const [value, kept] of [
+        ['+64', 64],
+        ['0x2', 2],
+        ['2e0', 2],
+        ['3.', 3],
+        ['Infinity', 200],
+      ] as const) {
+        expect(keptAttributes({ OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: value }), value).to.equal(kept);
+        expect(() => loadConfig({ OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: value }), value).not.to.throw();
+      }
+      // 0 samples nothing, where a ratio the sampler could not read would be 1, every span.
+      for (const ratio of ['+0', '-0', '0e5', '0x0']) {
+        expect(sampled(ratio), ratio).to.equal(false);
+        expect(() => loadConfig({ OTEL_TRACES_SAMPLER_ARG: ratio }), ratio).not.to.throw();
+      }
+      expect(sampled('0x1')).to.equal(true);
+    });
+
+    it('says what a span limit and the ratio take when it refuses one', () => {
+      expect(() => loadConfig({ OTEL_SPAN_LINK_COUNT_LIMIT: '1.5' })).to.throw(
+        ConfigError,
+        /^OTEL_SPAN_LINK_COUNT_LIMIT: expected a whole number, from 0 to 1000000000, or Infinity for no limit \(got "1\.5"\)$/,
+      );
+      expect(() => loadConfig({ OTEL_BSP_MAX_QUEUE_SIZE: 'Infinity' })).to.throw(
+        ConfigError,
+        /^OTEL_BSP_MAX_QUEUE_SIZE: expected a whole number, from 1 to 1000000 \(got "Infinity"\)$/,
+      );
+      expect(() => loadConfig({ OTEL_TRACES_SAMPLER_ARG: '+1.5' })).to.throw(
+        ConfigError,
+        /^OTEL_TRACES_SAMPLER_ARG: expected a decimal number, from 0 to 1 \(got "\+1\.5"\)$/,
+      );
+    });
   });
 
   // The SDK ignored each of these without a word: no attributes, no header, no compression.
