@@ -431,6 +431,23 @@ const IMPACTS = {
   json: { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
+/**
+ * What a model id with an empty part lacks: `openai/` (a variable empty after the slash) is a
+ * model named by nothing, `/gpt-4o` names no provider, `openai//gpt-4o` (a variable empty between
+ * two) names neither a model nor a provider's path: each a slip of the command line, no unknown
+ * model. A part of spaces alone is empty too. Undefined where every part names something.
+ */
+function emptyModelPart(model: string): string | undefined {
+  const id = model.trim();
+  if (id === '') return 'no model name';
+  const parts = id.split('/');
+  const empty = (part: string) => part.trim() === '';
+  if (empty(parts[parts.length - 1])) return 'no model name after the provider';
+  if (empty(parts[0])) return 'no provider before the model name';
+  if (parts.some(empty)) return 'an empty name between two slashes';
+  return undefined;
+}
+
 export function parseImpactsArgs(args: string[]): ImpactsOptions {
   const { values, positionals } = parse(args, IMPACTS, () => IMPACTS_HELP);
   if (positionals.length > 0) {
@@ -442,17 +459,9 @@ export function parseImpactsArgs(args: string[]): ImpactsOptions {
   const tokens = values['output-tokens'];
   if (help) return { help, model: '', outputTokens: 0, json };
   if (!model) throw new UsageError('impacts: --model is required (e.g. --model openai/gpt-4o)');
-  // `openai/` (a variable empty after the slash) is a model named by nothing, no unknown model.
-  if (model.trim().endsWith('/')) {
-    throw new UsageError(
-      `--model: no model name after the provider (got "${model}"; e.g. --model openai/gpt-4o)`,
-    );
-  }
-  // `/gpt-4o` (a variable empty before the slash) names no provider, no unknown model either.
-  if (model.trim().startsWith('/')) {
-    throw new UsageError(
-      `--model: no provider before the model name (got "${model}"; e.g. --model openai/gpt-4o)`,
-    );
+  const missing = emptyModelPart(model);
+  if (missing) {
+    throw new UsageError(`--model: ${missing} (got "${model}"; e.g. --model openai/gpt-4o)`);
   }
   if (tokens === undefined) throw new UsageError('impacts: --output-tokens is required');
   const outputTokens = Number(tokens);

@@ -1846,6 +1846,7 @@ describe('carbonscope impacts (EcoLogits method, built CLI)', function () {
       ['impacts', '-m', 'gpt-4o', '-n', '10', 'extra'],
       ['impacts', '-m', 'openai/', '-n', '10'],
       ['impacts', '-m', '/gpt-4o', '-n', '10'],
+      ['impacts', '-m', 'openai//gpt-4o', '-n', '10'],
     ]) {
       const r = await cli(args);
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).to.equal(2);

@@ -426,6 +426,27 @@ describe('command-line arguments', () => {
     expect(parseImpactsArgs(['-m', 'gpt-4o', '-n', '5']).model).to.equal('gpt-4o');
   });
 
+  // `-m a//b` (a variable left empty between two slashes) answered `Could not find model `/b``
+  // and exit 1, where an empty part at either end is a usage error.
+  it('refuses an impacts --model with an empty part between its slashes', () => {
+    for (const [model, message] of [
+      [
+        'openai//gpt-4o',
+        /^--model: an empty name between two slashes \(got "openai\/\/gpt-4o"; e\.g\. --model openai\/gpt-4o\)$/,
+      ],
+      ['huggingface_hub//Llama-3-8B', /^--model: an empty name between two slashes/],
+      ['huggingface_hub/meta-llama//Llama-3-8B', /^--model: an empty name between two slashes/],
+      ['openai/ /gpt-4o', /^--model: an empty name between two slashes/],
+      ['a//b', /^--model: an empty name between two slashes/],
+      [' ', /^--model: no model name \(got " "; e\.g\. --model openai\/gpt-4o\)$/],
+    ] as const) {
+      expect(() => parseImpactsArgs(['-m', model, '-n', '5']), model).to.throw(UsageError, message);
+    }
+    // A model's own name may hold a slash, as a Hugging Face repository's does.
+    const id = 'huggingface_hub/meta-llama/CodeLlama-13b-hf';
+    expect(parseImpactsArgs(['-m', id, '-n', '5']).model).to.equal(id);
+  });
+
   it('refuses an impacts --latency of 0 s, which no request takes, as it does a malformed one', () => {
     const base = ['-m', 'openai/gpt-4o', '-n', '100'];
     for (const latency of ['0', '0.0', '00.000']) {
