@@ -387,8 +387,9 @@ async function startNodeSdk(
     // which /metrics serves to whoever can reach it.
     resourceDetectors: [envDetector],
     metricReaders: readers,
-    // Logs stay in pino's JSON on stdout; no OTLP log exporter unless asked for.
-    logRecordProcessors: env.OTEL_LOGS_EXPORTER ? undefined : [],
+    // Logs stay in pino's JSON on stdout; no OTLP log exporter unless asked for. NodeSDK reads
+    // a blank OTEL_LOGS_EXPORTER as otlp: blank is unset here, as loadConfig reads it.
+    logRecordProcessors: logsExported(env) ? undefined : [],
     // With tracing off the instrumentations would only add HTTP metrics that duplicate
     // http.server.request.duration, at about half the throughput of a cheap route
     // (test/bench: bare Koa 11k req/s, instrumented 5k, not instrumented 10k).

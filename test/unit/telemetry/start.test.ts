@@ -468,6 +468,22 @@ describe("the app's telemetry, started with NodeSDK or its own meter provider", 
     expect(got).to.deep.equal({ tracing: false, processors: [] });
   });
 
+  it('adds no log exporter with tracing on where OTEL_LOGS_EXPORTER is blank, as it is unset', async () => {
+    // loadConfig reads a blank variable as unset, and NodeSDK reads a blank list as its default,
+    // otlp: given no processors of its own, it added an OTLP log exporter to localhost:4318.
+    const logExporters = `const { logs } = await import('@opentelemetry/api-logs');
+       const state = logs.getLoggerProvider()._sharedState;
+       return (state?.processors ?? []).map((p) => p._exporter?.constructor.name);`;
+    const got: Record<string, unknown> = {};
+    for (const exporters of [' ', 'console', 'none,']) {
+      got[exporters] = await inTelemetryChild<string[]>(
+        { OTEL_TRACES_EXPORTER: 'console', OTEL_LOGS_EXPORTER: exporters },
+        logExporters,
+      );
+    }
+    expect(got).to.deep.equal({ ' ': [], console: ['ConsoleLogRecordExporter'], 'none,': [] });
+  });
+
   it('keeps tracing off where OTEL_TRACES_EXPORTER names none first, as NodeSDK reads it', async () => {
     // NodeSDK builds no exporter for `none,otlp`: the instrumentations recorded spans for nothing.
     for (const exporters of ['none,otlp', 'none, console', 'none,none']) {
