@@ -22,6 +22,7 @@ import {
 } from 'carbonscope';
 import { parse as parseDotenv } from 'dotenv';
 import { z } from 'zod';
+import { envList } from './env-list.js';
 
 export type { Env };
 /** A malformed setting; `variable` names the environment variable (the library's own class). */
@@ -40,11 +41,7 @@ const OTLP_PROTOCOLS = ['http/protobuf', 'http/json'] as const;
 const exporterList = (allowed: readonly string[]) => {
   const others = allowed.filter((e) => e !== 'none').join(', ');
   return z.string().refine((list) => {
-    const named = list
-      .split(',')
-      .map((item) => item.trim())
-      .filter((item) => item !== '');
-    const items = new Set(named);
+    const items = new Set(envList(list));
     return (
       items.size > 0 &&
       [...items].every((item) => allowed.includes(item)) &&
@@ -122,13 +119,7 @@ const SPAN_LIMITS = Object.fromEntries([
 const DEFAULT_IGNORED_PATHS = '/healthz,/readyz,/metrics';
 
 /** `a, b,,c` → [a, b, c]; `none` (an empty variable is unset, as everywhere) traces every path. */
-const pathList = (list: string) =>
-  list === 'none'
-    ? []
-    : list
-        .split(',')
-        .map((p) => p.trim())
-        .filter((p) => p !== '');
+const pathList = (list: string) => (list === 'none' ? [] : envList(list));
 
 /** The app's own settings; carbonscope's (CARBON_*, ENERGY_*, PUE, GRID_*) come from the library. */
 const schema = {
@@ -265,7 +256,7 @@ export interface Config extends Settings {
  * metrics to the scrape of /metrics.
  */
 function pushesMetrics(exporters: string | undefined): boolean {
-  return exporters === undefined || exporters.split(',').some((e) => e.trim() === 'otlp');
+  return exporters === undefined || envList(exporters).includes('otlp');
 }
 
 /**

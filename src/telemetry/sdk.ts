@@ -39,6 +39,7 @@ import {
   withoutCredentials,
 } from 'carbonscope';
 import type { Env } from '../config.js';
+import { envList } from '../env-list.js';
 import { HttpError, maskedTarget, pathMayHoldCredentials } from '../http/text/index.js';
 import { sourceAsset } from '../paths.js';
 import { diagToLog } from './diag-to-log.js';
@@ -335,10 +336,7 @@ function needsNodeSdk(env: Env, tracesOff: boolean): boolean {
  * reads them (getStringListFromEnv: trimmed, an empty one dropped): `none,` is none.
  */
 function logsExported(env: Env): boolean {
-  const logs = (env.OTEL_LOGS_EXPORTER ?? '')
-    .split(',')
-    .map((item) => item.trim())
-    .filter((item) => item !== '');
+  const logs = envList(env.OTEL_LOGS_EXPORTER);
   return logs.length > 0 && !logs.includes('none');
 }
 

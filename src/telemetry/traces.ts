@@ -11,6 +11,7 @@ import {
   withoutCredentials,
 } from 'carbonscope';
 import type { Env } from '../config.js';
+import { envList } from '../env-list.js';
 
 /** The batch span processor's wait on one export when OTEL_BSP_EXPORT_TIMEOUT is unset. */
 const BSP_EXPORT_TIMEOUT_MS = 30_000;
@@ -34,10 +35,7 @@ function envString(env: Env, name: string): string | undefined {
  * among others is otlp alone, `null` is passed over, and each name counts once.
  */
 export function traceExporterNames(env: Env): string[] {
-  const listed = (envString(env, 'OTEL_TRACES_EXPORTER') ?? '')
-    .split(',')
-    .map((name) => name.trim())
-    .filter((name) => name !== '' && name !== 'null');
+  const listed = envList(envString(env, 'OTEL_TRACES_EXPORTER')).filter((name) => name !== 'null');
   const names = [...new Set(listed)];
   if (names.length === 0) return ['otlp'];
   if (names[0] === 'none') return [];
