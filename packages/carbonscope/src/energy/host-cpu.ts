@@ -9,7 +9,7 @@ import {
   SPACE,
   USER_HZ,
 } from '../proc/index.js';
-import { onlineCpusReader } from './online-cpus.js';
+import { countCpuLines, onlineCpusReader } from './online-cpus.js';
 import type { HostCpuDelta } from './sources/index.js';
 
 export const PROC_STAT_PATH = '/proc/stat';
@@ -20,8 +20,17 @@ interface CpuTimes {
   total: number;
 }
 
-// The aggregate `cpu` line is the first one and holds ~10 numbers: 256 bytes always cover it.
-const HEAD_BYTES = 256;
+/** A read of the host's CPU time, with the CPUs online that it listed. */
+interface CpuRead extends CpuTimes {
+  /** The CPUs online /proc/stat listed with these times; 0 where it listed none (os.cpus()). */
+  online: number;
+}
+
+// The aggregate line and one `cpuN` line a CPU online: 4 KiB hold 17 CPUs' lines at the longest
+// (218 bytes), ~70 of this 2-vCPU VM's (57). A larger host's doubles it at the first read, kept.
+const FIRST_BYTES = 4 * 1024;
+// 8,192 CPUs' lines at 218 bytes; past it the count is the online file's (/sys).
+const MOST_BYTES = 2 * 1024 * 1024;
 
 /**
  * Parses the aggregate line `cpu  user nice system idle iowait irq softirq steal guest guest_nice`
@@ -61,27 +70,43 @@ export function parseProcStatHead(buf: Uint8Array, length: number, out: CpuTimes
   return true;
 }
 
-/** Reads /proc/stat's head into `out`; false where it cannot, `failure.code` then says why. */
-function procStatReader(path: string, failure: { code?: string }): (out: CpuTimes) => boolean {
-  const buf = new Uint8Array(HEAD_BYTES);
+/**
+ * Reads /proc/stat's aggregate line and its `cpuN` lines into `out` (the CPUs online, in the
+ * same read: /sys/devices/system/cpu/online is not read where they are there); false where it
+ * cannot, `failure.code` then says why. The kernel makes the whole file at each read from its
+ * start however few bytes are asked for, so the larger buffer costs only its copy.
+ */
+function procStatReader(path: string, failure: { code?: string }): (out: CpuRead) => boolean {
+  let buf = new Uint8Array(FIRST_BYTES);
   // The kernel's file is kept open (keptFileReader); a path given (a test's file) is opened at
   // each read, as it may be removed to make a read fail.
   const read = path === PROC_STAT_PATH ? keptFileReader(path) : freshFileReader(path);
   return (out) => {
     try {
-      const n = read(buf, HEAD_BYTES);
+      let n = read(buf, buf.length);
+      let online = countCpuLines(buf, n, n < buf.length);
+      // A host whose `cpuN` lines run past the buffer: a larger one, read again (once, or at a
+      // CPU hot-add), and kept.
+      while (online === undefined && buf.length < MOST_BYTES) {
+        buf = new Uint8Array(buf.length * 2);
+        n = read(buf, buf.length);
+        online = countCpuLines(buf, n, n < buf.length);
+      }
       // This read's reason only: an earlier read's code is not why this one failed.
       failure.code = undefined;
-      return parseProcStatHead(buf, n, out);
+      const parsed = parseProcStatHead(buf, n, out);
+      out.online = parsed ? (online ?? 0) : 0;
+      return parsed;
     } catch (err) {
       failure.code = (err as NodeJS.ErrnoException).code;
+      out.online = 0;
       return false;
     }
   };
 }
 
 /** os.cpus() times are milliseconds; used where /proc/stat is missing (macOS, Windows). */
-function osCpusTimes(out: CpuTimes, list: () => readonly CpuInfo[]): boolean {
+function osCpusTimes(out: CpuRead, list: () => readonly CpuInfo[]): boolean {
   let active = 0;
   let idle = 0;
   const all = list();
@@ -91,6 +116,8 @@ function osCpusTimes(out: CpuTimes, list: () => readonly CpuInfo[]): boolean {
   }
   out.active = active;
   out.total = active + idle;
+  // Its count is not taken: the CPUs online are read as where /proc/stat is not (/sys).
+  out.online = 0;
   return all.length > 0;
 }
 
@@ -103,13 +130,16 @@ const SHORT_OF_DESCRIPTORS = new Set(['EMFILE', 'ENFILE']);
 export interface HostCpuReaderOptions {
   /** Defaults to /proc/stat; tests write their own file. */
   procStatPath?: string;
-  /** Defaults to /sys/devices/system/cpu/online; tests write their own file. */
+  /**
+   * Defaults to /sys/devices/system/cpu/online, read only where /proc/stat lists no `cpuN` line
+   * (or cannot be read: a /proc mounted subset=pid); tests write their own file.
+   */
   onlinePath?: string;
   /**
-   * Logical CPUs, fixed. By default the CPUs online at each read: /proc/stat's aggregate grows
-   * by the time of those only (an offline CPU's counters stop), and a live vCPU hot-add or
-   * offline changes them while the process runs. logicalCpus(listCpus) where that file is
-   * unreadable.
+   * Logical CPUs, fixed. By default the CPUs online at each read, /proc/stat's `cpuN` lines in
+   * the same read: its aggregate grows by the time of those only (an offline CPU's counters
+   * stop), and a live vCPU hot-add or offline changes them while the process runs. The online
+   * file where /proc/stat lists none, logicalCpus(listCpus) where that is unreadable too.
    */
   cpus?: number;
   /** Defaults to os.cpus(); tests give an empty list, as a /proc mounted subset=pid does. */
@@ -120,10 +150,11 @@ export interface HostCpuReaderOptions {
 
 /**
  * Returns a function that gives the host CPU time spent since its previous call (the first
- * call: since creation). Reads the aggregate line of /proc/stat (USER_HZ ticks) and falls back
- * to os.cpus() when that file cannot be read at creation (but for want of descriptors). Deltas
- * never go negative (a CPU going offline can shrink the aggregate); a total of 0 with busy time
- * says the total is not known.
+ * call: since creation). Reads the aggregate line of /proc/stat (USER_HZ ticks), and the CPUs
+ * online from its `cpuN` lines in the same read, and falls back to os.cpus() when that file
+ * cannot be read at creation (but for want of descriptors). Deltas never go negative (a CPU
+ * going offline can shrink the aggregate); a total of 0 with busy time says the total is not
+ * known.
  *
  * A read that fails after one got through (EMFILE while the process is out of file descriptors)
  * is a miss: the last delta stands in for the host's load meanwhile (before the first delta, an
@@ -140,13 +171,15 @@ export function createHostCpuReader(options: HostCpuReaderOptions = {}): () => H
   const list = options.listCpus ?? osCpus;
   const fixedCpus = options.cpus;
   const readOnline = onlineCpusReader(options.onlinePath);
-  let cpus = fixedCpus ?? readOnline() ?? logicalCpus(list);
-  // Left as last read when the file says nothing: a count of 0 would drop the host's CPU power.
-  const countOnline = (): void => {
-    if (fixedCpus === undefined) cpus = readOnline() ?? cpus;
-  };
-  const now: CpuTimes = { active: 0, total: 0 };
+  const now: CpuRead = { active: 0, total: 0, online: 0 };
   const readAtStart = fromProc(now);
+  // /proc/stat's count where the read listed one, else the online file's (its only read then).
+  const onlineNow = (): number | undefined => (now.online > 0 ? now.online : readOnline());
+  let cpus = fixedCpus ?? onlineNow() ?? logicalCpus(list);
+  // Left as last read when neither says: a count of 0 would drop the host's CPU power.
+  const countOnline = (): void => {
+    if (fixedCpus === undefined) cpus = onlineNow() ?? cpus;
+  };
   // Out of descriptors at creation is a miss too, not a /proc/stat that is not there.
   const useProc = readAtStart || SHORT_OF_DESCRIPTORS.has(failure.code ?? '');
   // Linux reads os.cpus() from /proc/stat too: where neither lists a CPU, nothing tells the

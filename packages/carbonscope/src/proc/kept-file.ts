@@ -43,15 +43,15 @@ function stillKept(k: Kept): boolean {
 }
 
 /**
- * A reader of a kernel file (/proc/stat, /proc/self/stat, /sys/devices/system/cpu/online) that
- * keeps it open and reads it again from offset 0 at each call: the kernel makes such a file anew
- * at every read from its start, so the bytes are those a fresh open would read. Opening and
- * closing it cost ~45 µs of the ~100 µs of a cold read at the meter's once a second (stop 74).
- * One descriptor per path serves every meter of the thread (close-on-exec, as Node opens all).
- * A failed open throws, and is tried again at the next call; a failed read closes the descriptor
- * and throws, so the next call opens it again; a number closed by other code is opened anew. Only
- * for the kernel's own files: a regular file may be replaced or removed, and a kept descriptor
- * would go on reading the old one.
+ * A reader of a kernel file (/proc/stat, /proc/self/stat; /sys/devices/system/cpu/online where
+ * /proc/stat lists no CPU) that keeps it open and reads it again from offset 0 at each call: the
+ * kernel makes such a file anew at every read from its start, so the bytes are those a fresh
+ * open would read. Opening and closing it cost ~45 µs of the ~100 µs of a cold read at the
+ * meter's once a second (stop 74). One descriptor per path serves every meter of the thread
+ * (close-on-exec, as Node opens all). A failed open throws, and is tried again at the next call;
+ * a failed read closes the descriptor and throws, so the next call opens it again; a number
+ * closed by other code is opened anew. Only for the kernel's own files: a regular file may be
+ * replaced or removed, and a kept descriptor would go on reading the old one.
  */
 export function keptFileReader(path: string): HeadReader {
   return (buf, length) => {

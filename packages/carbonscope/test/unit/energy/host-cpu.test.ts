@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { createHostCpuReader, parseProcStatHead } from '../../../src/energy/host-cpu.js';
+import { countCpuList } from '../../../src/energy/online-cpus.js';
 import { tempDir } from './sources/helpers.js';
 
 //           user nice system idle iowait irq softirq steal guest guest_nice
@@ -76,6 +77,14 @@ describe('energy/host-cpu', () => {
     expect(d.activeSeconds).to.be.greaterThan(0);
     expect(d.totalSeconds).to.be.at.least(d.activeSeconds);
     expect(d.cpus).to.be.at.least(1);
+  });
+
+  it("counts this machine's CPUs online from /proc/stat as /sys/devices/system/cpu/online does", () => {
+    // Both are printed from the kernel's cpu_online_mask: one read gives what two did.
+    const list = readFileSync('/sys/devices/system/cpu/online');
+    const online = countCpuList(list, list.length);
+    expect(online).to.be.a('number');
+    expect(createHostCpuReader()().cpus).to.equal(online);
   });
 
   it('falls back to os.cpus() when /proc/stat is missing', () => {
@@ -216,7 +225,7 @@ describe('energy/host-cpu', () => {
     }
   });
 
-  it('one descriptor of /proc/stat and of the CPUs online serves every reader, kept between reads', () => {
+  it('one descriptor of /proc/stat serves every reader, kept between reads; the CPUs online come from it, their file unread', () => {
     const out = underFdLimit<{ before: string[]; after: string[] }>(`
       const kernel = ['/proc/stat', '/sys/devices/system/cpu/online'];
       const open = () => fs.readdirSync('/proc/self/fd').map((fd) => {
@@ -227,7 +236,8 @@ describe('energy/host-cpu', () => {
       for (let i = 0; i < 3; i++) for (const read of readers) read();
       return { before, after: open() };`);
     expect(out.before).to.deep.equal([]);
-    expect(out.after).to.deep.equal(['/proc/stat', '/sys/devices/system/cpu/online']);
+    // /sys/devices/system/cpu/online was a second descriptor, read at each sample (stop 74).
+    expect(out.after).to.deep.equal(['/proc/stat']);
   });
 
   // Other code may close the kept descriptor (a loop closing every descriptor, a double close)
