@@ -65,7 +65,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   });
   const requests = options.requests.map((r) => ({
     ...full(r),
-    ...(pick ? { setupRequest: () => full(pick()) } : {}),
+    // autocannon sends what setupRequest returns as it is: the target's hostname and port, in the
+    // request it is handed, must stay, or Host goes out as `undefined:undefined` (a 400).
+    ...(pick
+      ? { setupRequest: (given: autocannon.Request) => ({ ...given, ...full(pick()) }) }
+      : {}),
   }));
   const result = await autocannon({
     url: options.url,

@@ -30,4 +30,24 @@ describe('bench: load generation', () => {
       server.close();
     }
   });
+  it("sends the target's host:port as Host on the requests a mix picks", async () => {
+    // autocannon takes setupRequest's answer whole: a request without the target's hostname and
+    // port went out as `Host: undefined:undefined`, which the service answers 400 (every soak
+    // request since Host is checked, 2026-12-06).
+    const hosts = new Set<string | undefined>();
+    const server = createServer((req, res) => {
+      hosts.add(req.headers.host);
+      res.end('ok');
+    }).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as AddressInfo).port;
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      const pick = (): LoadRequest => ({ path: '/picked' });
+      await runLoad({ url, connections: 1, durationSeconds: 1, requests: [{ path: '/' }], pick });
+      expect([...hosts]).to.deep.equal([`127.0.0.1:${port}`]);
+    } finally {
+      server.close();
+    }
+  });
 });
