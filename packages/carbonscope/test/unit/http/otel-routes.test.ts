@@ -4,9 +4,13 @@ import Hapi from '@hapi/hapi';
 import Router from '@koa/router';
 import { context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
 import { HapiInstrumentation } from '@opentelemetry/instrumentation-hapi';
 import { KoaInstrumentation } from '@opentelemetry/instrumentation-koa';
 import { expect } from 'chai';
+import express from 'express';
+import express4 from 'express4';
+import express419 from 'express419';
 import Fastify, { type FastifyInstance } from 'fastify';
 import Fastify4 from 'fastify4';
 import Koa from 'koa';
@@ -80,9 +84,14 @@ const FASTIFY_CASES: Case[] = [
   ['/re/ab', 404, '-'],
   ['/dash-1-2', 200, '/dash-:a-:b'],
   ['/boom', 500, '/boom'],
-  // reply.callNotFound(): the route ran and chose the not-found answer (a lookup that found
-  // nothing), so its 404 is its own, as OTel names it.
+  // A route's own 404, and reply.callNotFound(): the route ran and chose the not-found answer
+  // (a lookup that found nothing), so its 404 is its own, as OTel names it; in a plugin too,
+  // whose not-found handler answers it.
+  ['/own/1', 404, '/own/:id'],
   ['/hand/1', 404, '/hand/:id'],
+  ['/plug/hand/1', 404, '/plug/hand/:id'],
+  // An error thrown in a route that the plugin's error handler answers keeps the route.
+  ['/plug/boom/1', 500, '/plug/boom/:id'],
   [['POST', '/any'], 200, '/any'],
   [['GET', '/v', 'a.example'], 200, '/v'],
   ['/v', 200, '/v'],
@@ -112,6 +121,7 @@ function fastifyApp(app: FastifyInstance): void {
     throw new Error('boom');
   });
   app.all('/any', send('any'));
+  app.get('/own/:id', async (_request, reply) => reply.code(404).send('none'));
   app.get('/hand/:id', (_request, reply) => {
     reply.callNotFound();
   });
@@ -127,6 +137,13 @@ function fastifyApp(app: FastifyInstance): void {
         if (request.url === '/plug/guard') return reply.code(403).send('guarded');
       });
       plugin.setNotFoundHandler(async (_request, reply) => reply.code(404).send('plugin 404'));
+      plugin.setErrorHandler(async (_error, _request, reply) => reply.code(500).send('caught'));
+      plugin.get('/hand/:id', (_request, reply) => {
+        reply.callNotFound();
+      });
+      plugin.get('/boom/:id', async () => {
+        throw new Error('boom');
+      });
       plugin.get('/in/:k', send('in'));
       plugin.get('/', send('plug'));
       plugin.get('/guard', send('guard'));
@@ -167,6 +184,160 @@ for (const [line, build] of FASTIFY) {
       return { names, otel };
     });
   });
+}
+
+/**
+ * Express 5.3, 4.22 and 4.19: @opentelemetry/instrumentation-express (0.71.1), on the requests a
+ * route passes on or answers with an error; express4-routes.test.ts holds the mounts' table.
+ */
+const EXPRESS_CASES: Case[] = [
+  // A route's own 404 is its answer.
+  ['/own/1', 404, '/own/:id'],
+  ['/m/own/1', 404, '/m/own/:id'],
+  // A route's next() to Express's own 404: the route chose it, as OTel names it. To its
+  // router's 404 middleware the same (the app's own: EXPRESS_404_PAGE_CASES): OTel names that
+  // by the middleware's mount, where Express leaves nothing that says a middleware answered.
+  ['/fall/1', 404, '/fall/:id'],
+  ['/m/fall/1', 404, '/m/fall/:id'],
+  ['/site/gone/1', 404, '/site', '/site/gone/:id'],
+  // A route's next() (or next('route')) that a later route answers: the later route, as OTel
+  // names it where a span is active (with none it joins the two routes' paths).
+  ['/pass/1', 200, '/pass/:name'],
+  ['/m/pass/1', 200, '/m/pass/:name'],
+  ['/skip/1', 200, '/skip/:x'],
+  // A route's next(err) or throw: its name, whether Express's default error handler answers or
+  // the app's own (`caught`), as OTel names it.
+  ['/err/1', 500, '/err/:id'],
+  ['/throw/1', 500, '/throw/:id'],
+  ['/caught/1', 500, '/caught/:id'],
+  ['/m/err/1', 500, '/m/err/:id'],
+  ['/m/caught/1', 503, '/m/caught/:id'],
+  // Path middleware's next(err): its router gave its mount back to baseUrl, and nothing names
+  // which middleware passed the error on (req.route is a route's), so it is unmatched.
+  ['/mw/err', 500, '/mw/err', 'unmatched'],
+  ['/mw/caught', 500, '/mw/caught', 'unmatched'],
+  // A route's next() that path middleware at a mount answers (a static or proxy one): Express
+  // leaves req.route as the route that passed it on, and that is the name it keeps.
+  ['/files/1', 200, '/files', '/files/:id'],
+  ['/nope', 404, '-'],
+];
+
+/** The app of EXPRESS_CASES; the app's error handler answers the errors said to be `caught`. */
+function expressApp(e: typeof express): express.Express {
+  const app = e();
+  // Express's default error handler writes each error's stack to stderr but under `test`.
+  app.set('env', 'test');
+  const send = (text: string) => (_req: unknown, res: express.Response) => {
+    res.send(text);
+  };
+  const own404 = (_req: unknown, res: express.Response) => {
+    res.status(404).send('none');
+  };
+  const pass: express.RequestHandler = (_req, _res, next) => next();
+  const fail =
+    (message: string, status?: number): express.RequestHandler =>
+    (_req, _res, next) =>
+      next(Object.assign(new Error(message), { status }));
+  app.get('/own/:id', own404);
+  app.get('/fall/:id', pass);
+  app.get('/pass/:id', pass);
+  app.get('/pass/:name', send('later'));
+  app.get('/skip/:id', (_req, _res, next) => next('route'), send('skipped'));
+  app.get('/skip/:x', send('after skip'));
+  app.get('/err/:id', fail('boom'));
+  app.get('/throw/:id', () => {
+    throw new Error('boom');
+  });
+  app.get('/caught/:id', fail('caught'));
+  const m = e.Router();
+  m.get('/own/:id', own404);
+  m.get('/fall/:id', pass);
+  m.get('/pass/:id', pass);
+  m.get('/err/:id', fail('boom'));
+  m.get('/caught/:id', fail('caught', 503));
+  app.use('/m', m);
+  app.get('/m/pass/:name', send('later'));
+  const site = e.Router();
+  site.get('/gone/:id', pass);
+  site.use((_req, res) => {
+    res.status(404).send('site 404');
+  });
+  app.use('/site', site);
+  app.use('/mw/err', fail('boom'));
+  app.use('/mw/caught', fail('caught'));
+  app.get('/files/:id', pass);
+  app.use('/files', send('file'));
+  app.use(
+    (
+      err: Error & { status?: number },
+      _req: unknown,
+      res: express.Response,
+      next: express.NextFunction,
+    ) => {
+      if (err.message !== 'caught') return next(err);
+      res.status(err.status ?? 500).send('caught');
+    },
+  );
+  return app;
+}
+
+/**
+ * An app with a 404 page of its own, a root middleware after its routes. OTel's instrumentation
+ * names a request that middleware enters by its layers' paths, none at the root: a route's
+ * next() to it is named nothing (and so is any request a root middleware passes on after the
+ * route ran, which is why EXPRESS_CASES has none).
+ */
+const EXPRESS_404_PAGE_CASES: Case[] = [
+  ['/users/1', 200, '/users/:id'],
+  ['/users/x', 404, '-', '/users/:id'],
+  ['/nope', 404, '-'],
+];
+
+function express404PageApp(e: typeof express): express.Express {
+  const app = e();
+  app.get('/users/:id', (req, res, next) => {
+    if (req.params.id === 'x') return next();
+    res.send('user');
+  });
+  app.use((_req: unknown, res: express.Response) => {
+    res.status(404).send('no such page');
+  });
+  return app;
+}
+
+const EXPRESS: Array<[module: unknown, version: string]> = [
+  [express, '5.3.0'],
+  [express4, '4.22.3'],
+  [express419, '4.19.2'],
+];
+
+const EXPRESS_TABLES: Array<[what: string, cases: Case[], app: typeof expressApp]> = [
+  ['fall-through answers', EXPRESS_CASES, expressApp],
+  ["a route's next() to the app's 404 page", EXPRESS_404_PAGE_CASES, express404PageApp],
+];
+
+for (const [module, version] of EXPRESS) {
+  for (const [what, cases, build] of EXPRESS_TABLES) {
+    describe(`http: Express ${version} ${what}, named as OTel's Express instrumentation names them`, () => {
+      comparedWithOtel(cases, async (traced) => {
+        const e = module as typeof express;
+        const [definition] = new ExpressInstrumentation({ enabled: false }).getModuleDefinitions();
+        if (traced) definition?.patch?.(e, version);
+        try {
+          const { server, routes } = served(build(e), traced);
+          return {
+            names: await namesServed(
+              server,
+              cases.map(([req]) => req),
+            ),
+            otel: routes,
+          };
+        } finally {
+          if (traced) definition?.unpatch?.(e, version);
+        }
+      });
+    });
+  }
 }
 
 /** Koa 3 with @koa/router 15: @opentelemetry/instrumentation-koa (0.71.0). */
