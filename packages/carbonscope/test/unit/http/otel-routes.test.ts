@@ -219,6 +219,15 @@ const EXPRESS_CASES: Case[] = [
   // A route's next() that path middleware at a mount answers (a static or proxy one): Express
   // leaves req.route as the route that passed it on, and that is the name it keeps.
   ['/files/1', 200, '/files', '/files/:id'],
+  // A mounted app's route keeps its mounts while the app holds the request; once its next(err),
+  // throw or next() takes the request out to the parent's handlers, Express has put back the
+  // parent's request prototype, so req.app says nothing of the app the route is in, the parent
+  // has no link to its mounted apps, and the route's path stands alone: a limit, not a choice
+  // (here it shares the name of the parent's own `/err/:id`).
+  ['/sub/ok/1', 200, '/sub/ok/:id'],
+  ['/sub/err/1', 500, '/sub/err/:id', '/err/:id'],
+  ['/sub/caught/1', 500, '/sub/caught/:id', '/caught/:id'],
+  ['/sub/fall/1', 404, '/sub/fall/:id', '/fall/:id'],
   ['/nope', 404, '-'],
 ];
 
@@ -267,6 +276,13 @@ function expressApp(e: typeof express): express.Express {
   app.use('/mw/caught', fail('caught'));
   app.get('/files/:id', pass);
   app.use('/files', send('file'));
+  const sub = e();
+  sub.set('env', 'test');
+  sub.get('/ok/:id', send('ok'));
+  sub.get('/err/:id', fail('boom'));
+  sub.get('/caught/:id', fail('caught'));
+  sub.get('/fall/:id', pass);
+  app.use('/sub', sub);
   app.use(
     (
       err: Error & { status?: number },
