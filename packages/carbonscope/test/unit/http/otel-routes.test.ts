@@ -90,8 +90,9 @@ const FASTIFY_CASES: Case[] = [
   ['/own/1', 404, '/own/:id'],
   ['/hand/1', 404, '/hand/:id'],
   ['/plug/hand/1', 404, '/plug/hand/:id'],
-  // An error thrown in a route that the plugin's error handler answers keeps the route.
-  ['/plug/boom/1', 500, '/plug/boom/:id'],
+  // An error thrown in a route that the plugin's error handler answers (its 503, where
+  // Fastify's own is 500) keeps the route.
+  ['/plug/boom/1', 503, '/plug/boom/:id'],
   [['POST', '/any'], 200, '/any'],
   [['GET', '/v', 'a.example'], 200, '/v'],
   ['/v', 200, '/v'],
@@ -137,7 +138,7 @@ function fastifyApp(app: FastifyInstance): void {
         if (request.url === '/plug/guard') return reply.code(403).send('guarded');
       });
       plugin.setNotFoundHandler(async (_request, reply) => reply.code(404).send('plugin 404'));
-      plugin.setErrorHandler(async (_error, _request, reply) => reply.code(500).send('caught'));
+      plugin.setErrorHandler(async (_error, _request, reply) => reply.code(503).send('caught'));
       plugin.get('/hand/:id', (_request, reply) => {
         reply.callNotFound();
       });
@@ -206,16 +207,16 @@ const EXPRESS_CASES: Case[] = [
   ['/m/pass/1', 200, '/m/pass/:name'],
   ['/skip/1', 200, '/skip/:x'],
   // A route's next(err) or throw: its name, whether Express's default error handler answers or
-  // the app's own (`caught`), as OTel names it.
+  // the app's own (`caught`, its 503 where the default's is 500), as OTel names it.
   ['/err/1', 500, '/err/:id'],
   ['/throw/1', 500, '/throw/:id'],
-  ['/caught/1', 500, '/caught/:id'],
+  ['/caught/1', 503, '/caught/:id'],
   ['/m/err/1', 500, '/m/err/:id'],
   ['/m/caught/1', 503, '/m/caught/:id'],
   // Path middleware's next(err): its router gave its mount back to baseUrl, and nothing names
   // which middleware passed the error on (req.route is a route's), so it is unmatched.
   ['/mw/err', 500, '/mw/err', 'unmatched'],
-  ['/mw/caught', 500, '/mw/caught', 'unmatched'],
+  ['/mw/caught', 503, '/mw/caught', 'unmatched'],
   // A route's next() that path middleware at a mount answers (a static or proxy one): Express
   // leaves req.route as the route that passed it on, and that is the name it keeps.
   ['/files/1', 200, '/files', '/files/:id'],
@@ -226,12 +227,16 @@ const EXPRESS_CASES: Case[] = [
   // (here it shares the name of the parent's own `/err/:id`).
   ['/sub/ok/1', 200, '/sub/ok/:id'],
   ['/sub/err/1', 500, '/sub/err/:id', '/err/:id'],
-  ['/sub/caught/1', 500, '/sub/caught/:id', '/caught/:id'],
+  ['/sub/caught/1', 503, '/sub/caught/:id', '/caught/:id'],
+  ['/sub/throw/1', 503, '/sub/throw/:id', '/throw/:id'],
   ['/sub/fall/1', 404, '/sub/fall/:id', '/fall/:id'],
   ['/nope', 404, '-'],
 ];
 
-/** The app of EXPRESS_CASES; the app's error handler answers the errors said to be `caught`. */
+/**
+ * The app of EXPRESS_CASES; the app's error handler answers the errors said to be `caught`, with
+ * a 503 that tells its answer from Express's default handler's (500, or an error's own status).
+ */
 function expressApp(e: typeof express): express.Express {
   const app = e();
   // Express's default error handler writes each error's stack to stderr but under `test`.
@@ -244,9 +249,9 @@ function expressApp(e: typeof express): express.Express {
   };
   const pass: express.RequestHandler = (_req, _res, next) => next();
   const fail =
-    (message: string, status?: number): express.RequestHandler =>
+    (message: string): express.RequestHandler =>
     (_req, _res, next) =>
-      next(Object.assign(new Error(message), { status }));
+      next(new Error(message));
   app.get('/own/:id', own404);
   app.get('/fall/:id', pass);
   app.get('/pass/:id', pass);
@@ -263,7 +268,7 @@ function expressApp(e: typeof express): express.Express {
   m.get('/fall/:id', pass);
   m.get('/pass/:id', pass);
   m.get('/err/:id', fail('boom'));
-  m.get('/caught/:id', fail('caught', 503));
+  m.get('/caught/:id', fail('caught'));
   app.use('/m', m);
   app.get('/m/pass/:name', send('later'));
   const site = e.Router();
@@ -281,6 +286,9 @@ function expressApp(e: typeof express): express.Express {
   sub.get('/ok/:id', send('ok'));
   sub.get('/err/:id', fail('boom'));
   sub.get('/caught/:id', fail('caught'));
+  sub.get('/throw/:id', () => {
+    throw new Error('caught');
+  });
   sub.get('/fall/:id', pass);
   app.use('/sub', sub);
   app.use(
@@ -291,7 +299,7 @@ function expressApp(e: typeof express): express.Express {
       next: express.NextFunction,
     ) => {
       if (err.message !== 'caught') return next(err);
-      res.status(err.status ?? 500).send('caught');
+      res.status(503).send('caught');
     },
   );
   return app;
