@@ -6,7 +6,7 @@ import autocannon from 'autocannon';
 
 /** One request autocannon sends; `setupRequest` may replace it per request. */
 export interface LoadRequest {
-  method?: 'GET' | 'POST' | 'DELETE' | 'PUT';
+  method?: 'GET' | 'POST' | 'DELETE' | 'PUT' | 'PATCH';
   path: string;
   headers?: Record<string, string>;
   body?: string;
