@@ -15,8 +15,9 @@
  * Spawns the built server (default configuration, info logs to a file) unless --url is given;
  * with --url, memory is checked, on RSS, only when --pid names the server's process.
  * Flags: --seconds=N measured after --warmup=N (defaults 60 and 60), --connections=N (16),
- * --url=http://127.0.0.1:PORT, --pid=N. Exits 1 when a bound breaks, else 3 when the memory growth
- * is still unresolved at the end (too few full collections to tell), else 0.
+ * --url=http://127.0.0.1:PORT, --pid=N; --help lists them, and any other argument is refused
+ * (exit 2). Exits 1 when a bound breaks, else 3 when the memory growth is still unresolved at
+ * the end (too few full collections to tell), else 0.
  */
 import { readFileSync, statSync } from 'node:fs';
 import type { GrowthTrend, Reading, Verdict } from './growth-trend.js';
@@ -48,6 +49,27 @@ import {
   servedByBoth,
   sharedMixPicker,
 } from './traffic-mix.js';
+
+const FLAGS = ['seconds', 'warmup', 'connections', 'url', 'pid'] as const;
+const USAGE =
+  'usage: node dist/test/bench/soak.js [--warmup=S (60)] [--seconds=S (60)] ' +
+  '[--connections=N (16)] [--url=http://127.0.0.1:PORT [--pid=N]]';
+
+/**
+ * --help, or an argument it does not know: either would otherwise start a default soak of
+ * minutes, the argument dropped without a word.
+ */
+function checkArguments(args: readonly string[]): void {
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const unknown = args.find((a) => !FLAGS.some((f) => a.startsWith(`--${f}=`)));
+  if (unknown === undefined) return;
+  console.error(`soak: unknown argument ${unknown}; ${USAGE}`);
+  process.exit(2);
+}
+checkArguments(process.argv.slice(2));
 
 function flag(name: string): string | undefined {
   const prefix = `--${name}=`;
