@@ -278,6 +278,8 @@ export {
   otlpMetricExporter,
   type PeriodicTimes,
   periodicTimes,
+  type SdkIntegerOptions,
+  sdkIntegerSetting,
 } from './otel/sdk/index.js';
 // For a program's one-line errors that quote a user's text (the service's start-up failures).
 export { printable } from './printable.js';

@@ -58,6 +58,7 @@ import {
   PROMETHEUS,
   type PushMetricExporter,
   periodicTimes,
+  sdkIntegerSetting,
   timeoutSetting,
 } from './sdk/index.js';
 import { KNOWN_EXPORTERS, unknownExporterLines } from './unknown-exporters.js';
@@ -127,8 +128,11 @@ const otlpProtocol = z.enum(OTLP_PROTOCOLS, {
  * malformed one (or Node refuse it) without naming it, and metrics would go elsewhere or nowhere.
  */
 const PERIODIC = {
-  OTEL_METRIC_EXPORT_INTERVAL: integerSetting(MIN_EXPORT_INTERVAL_MS, 86_400_000).optional(),
-  OTEL_METRIC_EXPORT_TIMEOUT: timeoutSetting().optional(),
+  OTEL_METRIC_EXPORT_INTERVAL: sdkIntegerSetting(MIN_EXPORT_INTERVAL_MS, 86_400_000, {
+    positive: true,
+  }).optional(),
+  // Read by NodeSDK's getNonNegativeNumberFromEnv, which takes Infinity as given.
+  OTEL_METRIC_EXPORT_TIMEOUT: timeoutSetting({ positive: true }).optional(),
 };
 const SCHEMAS: Readonly<Record<string, Record<string, z.ZodType>>> = {
   prometheus: {

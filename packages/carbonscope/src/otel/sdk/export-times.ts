@@ -1,4 +1,8 @@
-import { checkedInteger, type Env, integerSetting, parseEnv } from '../../settings.js';
+import { checkedInteger, type Env, parseEnv } from '../../settings.js';
+import { type SdkIntegerOptions, sdkIntegerSetting } from './sdk-integer.js';
+
+/** How the OTLP exporters read their timeouts: one not finite and above 0 is their default. */
+export const OTLP_TIMEOUT_READING: SdkIntegerOptions = { positive: true, finite: true };
 
 /**
  * The shortest OTEL_METRIC_EXPORT_INTERVAL accepted: a push every millisecond or so keeps a core
@@ -13,14 +17,14 @@ const OTLP_TIMEOUT_MS = 10_000;
 export const MAX_TIMEOUT_MS = 600_000;
 
 /**
- * A variable of the OTel spec's Timeout type, checked as the service checks its settings: whole
- * milliseconds up to MAX_TIMEOUT_MS. 0 is the spec's "indefinite", which it lets an SDK read as a
+ * A variable of the OTel spec's Timeout type: whole milliseconds up to MAX_TIMEOUT_MS, in any form
+ * the SDK reads (`1e3`, `0x3e8`: sdkIntegerSetting). 0 is the spec's "indefinite", which it lets an SDK read as a
  * very long time: MAX_TIMEOUT_MS, cut like any value to the bound it is used under (the reader's
  * timeout, the export interval). Never none at all: a push with no timeout could hold a stop.
  * Refusing it would leave register's application unmetered for a value the spec allows.
  */
-export const timeoutSetting = () =>
-  integerSetting(0, MAX_TIMEOUT_MS).transform((ms) => ms || MAX_TIMEOUT_MS);
+export const timeoutSetting = (reads: SdkIntegerOptions = OTLP_TIMEOUT_READING) =>
+  sdkIntegerSetting(0, MAX_TIMEOUT_MS, reads).transform((ms) => ms || MAX_TIMEOUT_MS);
 
 /** The OTLP exporter's own timeouts. */
 export const OTLP_TIMEOUTS = {

@@ -3,12 +3,14 @@ import { get as httpGet, type IncomingMessage } from 'node:http';
 import { type AddressInfo, createServer } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { diag } from '@opentelemetry/api';
+import { getNumberFromEnv } from '@opentelemetry/core';
 import { expect } from 'chai';
 import { type Logger, stderrLogger } from '../../../src/log.js';
 import { startOwnProvider } from '../../../src/otel/own-provider.js';
 import { type Env, SettingsError } from '../../../src/settings.js';
 import { otlpReceiver, stringAttribute } from '../../helpers/otlp-receiver.js';
 import { freePorts } from '../../helpers/ports.js';
+import { withEnv } from '../../helpers/with-env.js';
 
 /** A gauge on `provider` observing the one source `state.source` names at each collection. */
 function probe(provider: import('@opentelemetry/api').MeterProvider) {
@@ -352,6 +354,22 @@ describe("register's own meter provider: its periodic readers' times", () => {
     await own.handOver();
     expect(lines.filter((l) => l.startsWith('warn:'))).to.deep.equal([
       'warn: OTEL_METRIC_EXPORT_TIMEOUT (600000) is over OTEL_METRIC_EXPORT_INTERVAL (300000): the interval is used',
+    ]);
+  });
+
+  it('reads the interval and timeout in any form NodeSDK reads them (Number(): 3e5, 0x927c0)', async () => {
+    // NodeSDK's periodic reader takes both as 300000 and 600000; register refused 3e5 at start.
+    const env = { OTEL_METRIC_EXPORT_INTERVAL: '3e5', OTEL_METRIC_EXPORT_TIMEOUT: '0x927c0' };
+    const sdk = withEnv(env, () => Object.keys(env).map((k) => getNumberFromEnv(k)));
+    expect(sdk).to.deep.equal([300_000, 600_000]);
+    const lines: string[] = [];
+    const warn = (text: unknown) => lines.push(String(text));
+    const logger = { debug: () => {}, info: () => {}, warn, error: warn };
+    const own = await startOwnProvider({ OTEL_METRICS_EXPORTER: 'console', ...env }, logger);
+    if (!own) throw new Error('no provider started');
+    await own.handOver();
+    expect(lines).to.deep.equal([
+      'OTEL_METRIC_EXPORT_TIMEOUT (0x927c0) is over OTEL_METRIC_EXPORT_INTERVAL (300000): the interval is used',
     ]);
   });
 });

@@ -1,6 +1,8 @@
+import { getNumberFromEnv } from '@opentelemetry/core';
 import { expect } from 'chai';
 import { otlpExporterTimeout, periodicTimes } from '../../../../src/index.js';
 import { SettingsError } from '../../../../src/settings.js';
+import { withEnv } from '../../../helpers/with-env.js';
 
 /** The SettingsError otlpExporterTimeout throws for `env`, or a failure when it returns. */
 function refusal(env: Record<string, string>, readerTimeoutMs = 30_000): SettingsError {
@@ -47,14 +49,15 @@ describe('otlpExporterTimeout', () => {
   for (const variable of ['OTEL_EXPORTER_OTLP_TIMEOUT', 'OTEL_EXPORTER_OTLP_METRICS_TIMEOUT']) {
     // Each would be a timeout of NaN, a negative one (a RangeError at the first push) or one
     // past setTimeout's 2^31 - 1 ms (which fires at once).
+    // The reason says how the OTLP exporter reads it (getNumberFromEnv, then finite and over 0).
     for (const [value, reason] of [
-      ['-5', 'expected a whole number in decimal digits'],
-      ['abc', 'expected a whole number in decimal digits'],
-      ['5s', 'expected a whole number in decimal digits'],
-      ['1.5', 'expected a whole number in decimal digits'],
-      ['1e3', 'expected a whole number in decimal digits'],
-      ['99999999999', 'from 0 to 600000'],
-      ['4294967296000', 'from 0 to 600000'],
+      ['-5', 'from 0 to 600000; the SDK ignores it for its default'],
+      ['abc', 'from 0 to 600000; the SDK ignores it for its default'],
+      ['5s', 'from 0 to 600000; the SDK ignores it for its default'],
+      ['Infinity', 'from 0 to 600000; the SDK ignores it for its default'],
+      ['1.5', 'from 0 to 600000; the SDK reads it as 1.5'],
+      ['99999999999', 'from 0 to 600000; the SDK reads it as 99999999999'],
+      ['4294967296000', 'from 0 to 600000; the SDK reads it as 4294967296000'],
     ] as const) {
       it(`${variable}=${value}: a SettingsError naming it, as register's start gives`, () => {
         // A reader timeout over it, so that no cut hides the value.
@@ -63,6 +66,18 @@ describe('otlpExporterTimeout', () => {
         expect(err.message).to.include(reason).and.include(JSON.stringify(value));
       });
     }
+  }
+
+  // The OTLP exporters read their timeouts with @opentelemetry/core's getNumberFromEnv, Number()
+  // of the text: each of these is 1500 ms to them, and register refused all but the last.
+  for (const value of ['1.5e3', '0x5dc', '+1500', '1500.0', '0b10111011100', ' 1500 ']) {
+    it(`takes OTEL_EXPORTER_OTLP_TIMEOUT=${value} as the exporter reads it`, () => {
+      const env = { OTEL_EXPORTER_OTLP_TIMEOUT: value };
+      const sdk = withEnv(env, () => getNumberFromEnv('OTEL_EXPORTER_OTLP_TIMEOUT'));
+      expect(sdk).to.equal(1500);
+      expect(otlpExporterTimeout(env, 30_000)).to.equal(sdk);
+      expect(otlpExporterTimeout(env, 30_000, 'TRACES')).to.equal(sdk);
+    });
   }
 
   it('reads OTEL_EXPORTER_OTLP_TRACES_TIMEOUT for a span exporter, 0 as metrics read it', () => {
