@@ -15,6 +15,7 @@ import {
   periodicTimes,
   type Settings,
   SettingsError,
+  sdkIntegerSetting,
   secretsOf as settingsSecrets,
   urlSetting as url,
   urlSecrets,
@@ -52,25 +53,23 @@ const exporterList = (allowed: readonly string[]) => {
 
 /**
  * A number as the SDK reads its own (@opentelemetry/core's getNumberFromEnv, for the sampler's
- * ratio, the span limits and, through sdk-node's getNonNegativeNumberFromEnv, OTEL_BSP_*):
- * `Number()` of the text, so `+0.1`, `1e3`, `0x10`, `.5` and `Infinity` are numbers, and one it
- * reads as NaN is its default. What it reads is checked, not how it is written: the service's
- * own settings (integerSetting) take decimal digits alone, but a value the SDK reads well must
- * not stop the service.
+ * ratio): `Number()` of the text, so `+0.1`, `.5` and `0x1` are numbers, and one it reads as NaN
+ * is its default. What it reads is checked, not how it is written. Whole numbers (the span
+ * limits, OTEL_BSP_*, the export interval and timeouts) are the library's sdkIntegerSetting.
  */
 const sdkNumber = (message: string, accepts: (n: number) => boolean) =>
   z.string().transform(Number).refine(accepts, message);
 
-/**
- * A whole number within [min, max] as the SDK reads it: a count or size it compares as given
- * (an event count of 1.5 kept 2). `none`: Infinity too, which the SDK reads as no limit.
- */
-const sdkInteger = (min: number, max: number, none = false) =>
-  sdkNumber(
-    `expected a whole number, from ${min} to ${max}${none ? ', or Infinity for no limit' : ''}`,
-    (n) =>
-      (none && n === Number.POSITIVE_INFINITY) || (Number.isInteger(n) && n >= min && n <= max),
-  );
+/** The tracer provider's span limits: as given, Infinity no limit (a count of 1.5 kept 2). */
+const spanLimit = (min: number) =>
+  sdkIntegerSetting(min, 1_000_000_000, { infinity: true }).optional();
+
+/** Read by NodeSDK's getNonNegativeNumberFromEnv: 0 or less, and NaN, are its default. */
+const positiveSdkInteger = (min: number, max: number) =>
+  sdkIntegerSetting(min, max, { positive: true }).optional();
+
+/** An OTLP exporter's timeout: 0 is the spec's indefinite (register's reading, not NodeSDK's). */
+const otlpTimeout = sdkIntegerSetting(0, 600_000, { positive: true, finite: true }).optional();
 
 /** The ratio samplers' share, as the SDK reads it: one out of [0, 1] (or NaN) it reads as 1. */
 const samplerRatio = sdkNumber('expected a decimal number, from 0 to 1', (n) => n >= 0 && n <= 1);
@@ -111,8 +110,8 @@ const SPAN_LENGTH_LIMITS = [
   'OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT',
 ];
 const SPAN_LIMITS = Object.fromEntries([
-  ...SPAN_COUNT_LIMITS.map((name) => [name, sdkInteger(0, 1_000_000_000, true).optional()]),
-  ...SPAN_LENGTH_LIMITS.map((name) => [name, sdkInteger(1, 1_000_000_000, true).optional()]),
+  ...SPAN_COUNT_LIMITS.map((name) => [name, spanLimit(0)]),
+  ...SPAN_LENGTH_LIMITS.map((name) => [name, spanLimit(1)]),
 ]);
 
 /** Probes and scrapes: asked every few seconds, the same every time, noise in a trace store. */
@@ -177,21 +176,22 @@ const schema = {
   OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: z.enum(OTLP_PROTOCOLS).optional(),
   OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.enum([...OTLP_PROTOCOLS, 'grpc']).optional(),
   // 0 is the OTel spec's "indefinite", as register takes it: the longest the bounds allow.
-  OTEL_EXPORTER_OTLP_TIMEOUT: integer(0, 600_000).optional(),
-  OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: integer(0, 600_000).optional(),
+  OTEL_EXPORTER_OTLP_TIMEOUT: otlpTimeout,
+  OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: otlpTimeout,
   // Read for the span exporter the service builds (telemetry/traces.ts), by the same rule.
-  OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: integer(0, 600_000).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: otlpTimeout,
   OTEL_EXPORTER_OTLP_COMPRESSION: compression,
   OTEL_EXPORTER_OTLP_METRICS_COMPRESSION: compression,
   OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: compression,
   // Read for the batch span processors the service builds (telemetry/traces.ts), which took a
   // malformed one as the default in silence, and a delay past setTimeout's limit as 1 ms.
-  OTEL_BSP_SCHEDULE_DELAY: sdkInteger(1, 86_400_000).optional(),
-  OTEL_BSP_EXPORT_TIMEOUT: sdkInteger(1, 600_000).optional(),
-  OTEL_BSP_MAX_QUEUE_SIZE: sdkInteger(1, 1_000_000).optional(),
-  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: sdkInteger(1, 1_000_000).optional(),
-  OTEL_METRIC_EXPORT_INTERVAL: integer(MIN_EXPORT_INTERVAL_MS, 86_400_000).optional(),
-  OTEL_METRIC_EXPORT_TIMEOUT: integer(0, 600_000).optional(),
+  OTEL_BSP_SCHEDULE_DELAY: positiveSdkInteger(1, 86_400_000),
+  OTEL_BSP_EXPORT_TIMEOUT: positiveSdkInteger(1, 600_000),
+  OTEL_BSP_MAX_QUEUE_SIZE: positiveSdkInteger(1, 1_000_000),
+  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: positiveSdkInteger(1, 1_000_000),
+  OTEL_METRIC_EXPORT_INTERVAL: positiveSdkInteger(MIN_EXPORT_INTERVAL_MS, 86_400_000),
+  // 0 is the spec's indefinite, as the periodic reader takes it (periodicTimes).
+  OTEL_METRIC_EXPORT_TIMEOUT: positiveSdkInteger(0, 600_000),
   // /metrics is always served on the app's port; only otlp adds a push.
   OTEL_METRICS_EXPORTER: exporterList(['otlp', 'prometheus', 'none']).optional(),
   OTEL_TRACES_EXPORTER: exporterList(['otlp', 'zipkin', 'console', 'none']).optional(),

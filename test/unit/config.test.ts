@@ -1,8 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { getNumberFromEnv, getStringListFromEnv } from '@opentelemetry/core';
 import { BasicTracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { otlpExporterTimeout, periodicTimes } from 'carbonscope';
 import { expect } from 'chai';
+import { withEnv } from '#library-tests/helpers/with-env.js';
 import {
   ConfigError,
   loadConfig,
@@ -11,6 +14,7 @@ import {
   redactConfig,
   secretsOf,
 } from '../../src/config.js';
+import { envList } from '../../src/env-list.js';
 
 describe('config', () => {
   // A folder named .env stopped the start with "EISDIR: illegal operation on a directory, read",
@@ -317,55 +321,80 @@ describe('config', () => {
   // The SDK reads each of these, and the service refused it at start. NodeSDK reads its lists
   // with @opentelemetry/core's getStringListFromEnv (each item trimmed, an empty one dropped),
   // and its numbers with getNumberFromEnv (Number() of the text: a sign, an exponent, hex,
-  // binary, a trailing dot, Infinity; the BSP's through sdk-node's getNonNegativeNumberFromEnv,
-  // the sampler's ratio and the span limits as given). The value it reads is in each comment.
+  // binary, a trailing dot, Infinity; OTEL_BSP_* and OTEL_METRIC_EXPORT_* through sdk-node's
+  // getNonNegativeNumberFromEnv, the sampler's ratio and the span limits as given). Each is
+  // called here on the value, so that the reading pinned is the installed SDK's, not a comment.
   describe('the OTel SDK variables in any form the SDK reads them', () => {
-    for (const [variable, value] of [
-      ['OTEL_PROPAGATORS', 'tracecontext,baggage,'], // tracecontext, baggage
-      ['OTEL_PROPAGATORS', ', tracecontext,, baggage ,'], // tracecontext, baggage
-      ['OTEL_PROPAGATORS', 'none,'], // none
-      ['OTEL_TRACES_EXPORTER', 'otlp,'], // otlp
-      ['OTEL_METRICS_EXPORTER', 'prometheus,,otlp'], // prometheus, otlp
-      ['OTEL_LOGS_EXPORTER', ',none'], // none
-      ['OTEL_TRACES_SAMPLER_ARG', '+0.1'], // 0.1
-      ['OTEL_TRACES_SAMPLER_ARG', '.5'], // 0.5
-      ['OTEL_TRACES_SAMPLER_ARG', '1.'], // 1
-      ['OTEL_TRACES_SAMPLER_ARG', '25e-2'], // 0.25
-      ['OTEL_TRACES_SAMPLER_ARG', '0x1'], // 1
-      ['OTEL_TRACES_SAMPLER_ARG', '-0'], // 0
-      ['OTEL_SPAN_ATTRIBUTE_PER_LINK_COUNT_LIMIT', '1e3'], // 1000
-      ['OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT', '+64'], // 64
-      ['OTEL_SPAN_EVENT_COUNT_LIMIT', '0x80'], // 128
-      ['OTEL_SPAN_LINK_COUNT_LIMIT', '0b11'], // 3
-      ['OTEL_ATTRIBUTE_COUNT_LIMIT', '128.0'], // 128
-      ['OTEL_SPAN_ATTRIBUTE_PER_EVENT_COUNT_LIMIT', '-0'], // 0, as 0
-      ['OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT', 'Infinity'], // no limit, the SDK's default
-      ['OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT', '1e400'], // Infinity: no limit
-      ['OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT', '4.096e3'], // 4096
-      ['OTEL_BSP_SCHEDULE_DELAY', '1e3'], // 1000 ms
-      ['OTEL_BSP_MAX_QUEUE_SIZE', '+2048'], // 2048
-      ['OTEL_BSP_MAX_EXPORT_BATCH_SIZE', '0x200'], // 512
-      ['OTEL_BSP_EXPORT_TIMEOUT', ' 3e4 '], // 30000 ms
+    /** What @opentelemetry/core's `read` makes of `value` set as `variable`. */
+    const sdkRead = <T>(variable: string, value: string, read: (name: string) => T): T =>
+      withEnv({ [variable]: value }, () => read(variable));
+
+    for (const [variable, value, items] of [
+      ['OTEL_PROPAGATORS', 'tracecontext,baggage,', ['tracecontext', 'baggage']],
+      ['OTEL_PROPAGATORS', ', tracecontext,, baggage ,', ['tracecontext', 'baggage']],
+      ['OTEL_PROPAGATORS', 'none,', ['none']],
+      ['OTEL_TRACES_EXPORTER', 'otlp,', ['otlp']],
+      ['OTEL_METRICS_EXPORTER', 'prometheus,,otlp', ['prometheus', 'otlp']],
+      ['OTEL_LOGS_EXPORTER', ',none', ['none']],
     ] as const) {
-      it(`takes ${variable}=${value}`, () => {
+      it(`takes ${variable}=${value} as the list ${items.join(', ')}, as the SDK reads it`, () => {
+        expect(sdkRead(variable, value, getStringListFromEnv)).to.deep.equal(items);
+        expect(envList(value)).to.deep.equal(items);
         expect(() => loadConfig({ [variable]: value })).not.to.throw();
+      });
+    }
+
+    // The service's own reading, where it reads the variable itself (the push interval, the
+    // OTLP exporters' timeouts); the others the SDK reads (OTEL_BSP_*: start.test's end to end).
+    const ownReading: Record<string, (env: Record<string, string>) => number | undefined> = {
+      OTEL_METRIC_EXPORT_INTERVAL: (env) => loadConfig(env).otel.exportIntervalMs,
+      OTEL_METRIC_EXPORT_TIMEOUT: (env) =>
+        periodicTimes({ OTEL_METRIC_EXPORT_INTERVAL: '600000', ...env }).exportTimeoutMillis,
+      OTEL_EXPORTER_OTLP_TIMEOUT: (env) => otlpExporterTimeout(env, 600_000),
+      OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: (env) => otlpExporterTimeout(env, 600_000),
+      OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: (env) => otlpExporterTimeout(env, 600_000, 'TRACES'),
+    };
+    for (const [variable, value, read] of [
+      ['OTEL_TRACES_SAMPLER_ARG', '+0.1', 0.1],
+      ['OTEL_TRACES_SAMPLER_ARG', '.5', 0.5],
+      ['OTEL_TRACES_SAMPLER_ARG', '1.', 1],
+      ['OTEL_TRACES_SAMPLER_ARG', '25e-2', 0.25],
+      ['OTEL_TRACES_SAMPLER_ARG', '0x1', 1],
+      ['OTEL_TRACES_SAMPLER_ARG', '-0', -0],
+      ['OTEL_SPAN_ATTRIBUTE_PER_LINK_COUNT_LIMIT', '1e3', 1000],
+      ['OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT', '+64', 64],
+      ['OTEL_SPAN_EVENT_COUNT_LIMIT', '0x80', 128],
+      ['OTEL_SPAN_LINK_COUNT_LIMIT', '0b11', 3],
+      ['OTEL_ATTRIBUTE_COUNT_LIMIT', '128.0', 128],
+      ['OTEL_SPAN_ATTRIBUTE_PER_EVENT_COUNT_LIMIT', '-0', -0],
+      // No limit, the SDK's default for a length.
+      ['OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT', 'Infinity', Number.POSITIVE_INFINITY],
+      ['OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT', '1e400', Number.POSITIVE_INFINITY],
+      ['OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT', '4.096e3', 4096],
+      ['OTEL_BSP_SCHEDULE_DELAY', '1e3', 1000],
+      ['OTEL_BSP_MAX_QUEUE_SIZE', '+2048', 2048],
+      ['OTEL_BSP_MAX_EXPORT_BATCH_SIZE', '0x200', 512],
+      ['OTEL_BSP_EXPORT_TIMEOUT', ' 3e4 ', 30_000],
+      // Refused as not decimal digits before stop 76, though NodeSDK and the exporters read them.
+      ['OTEL_METRIC_EXPORT_INTERVAL', '1e3', 1000],
+      ['OTEL_METRIC_EXPORT_INTERVAL', '0x3e8', 1000],
+      ['OTEL_METRIC_EXPORT_INTERVAL', '+15000', 15_000],
+      ['OTEL_METRIC_EXPORT_INTERVAL', '15000.0', 15_000],
+      ['OTEL_METRIC_EXPORT_TIMEOUT', '.5e4', 5000],
+      ['OTEL_EXPORTER_OTLP_TIMEOUT', '2e3', 2000],
+      ['OTEL_EXPORTER_OTLP_METRICS_TIMEOUT', '0x7d0', 2000],
+      ['OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', '+2000', 2000],
+    ] as const) {
+      it(`takes ${variable}=${value} as the SDK reads it: ${read}`, () => {
+        expect(sdkRead(variable, value, getNumberFromEnv)).to.equal(read);
+        expect(() => loadConfig({ [variable]: value })).not.to.throw();
+        const own = ownReading[variable];
+        if (own) expect(own({ [variable]: value })).to.equal(read);
       });
     }
 
     // The tracer provider's own reading of a few of them, so that an SDK that read them
     // otherwise (strictly, say) fails here rather than let the service pass what it ignores.
-    const withEnv = <T>(env: Record<string, string>, read: () => T): T => {
-      const saved = Object.keys(env).map((k) => [k, process.env[k]] as const);
-      Object.assign(process.env, env);
-      try {
-        return read();
-      } finally {
-        for (const [k, v] of saved) {
-          if (v === undefined) delete process.env[k];
-          else process.env[k] = v;
-        }
-      }
-    };
     /** The attributes a span of a tracer provider started under `env` keeps, of 200 set. */
     const keptAttributes = (env: Record<string, string>) =>
       withEnv(env, () => {
@@ -398,19 +427,65 @@ describe('config', () => {
       expect(sampled('0x1')).to.equal(true);
     });
 
-    it('says what a span limit and the ratio take when it refuses one', () => {
-      expect(() => loadConfig({ OTEL_SPAN_LINK_COUNT_LIMIT: '1.5' })).to.throw(
-        ConfigError,
-        /^OTEL_SPAN_LINK_COUNT_LIMIT: expected a whole number, from 0 to 1000000000, or Infinity for no limit \(got "1\.5"\)$/,
+    // A value the SDK would misread is refused in one line that says how the SDK reads it:
+    // a fraction as it is (1.5 ms, likely meant as seconds; a count of 1.5 kept 2 spans),
+    // 0 or less and NaN as its default (NodeSDK warns only under OTEL_LOG_LEVEL), Infinity.
+    for (const [variable, value, reason] of [
+      [
+        'OTEL_SPAN_LINK_COUNT_LIMIT',
+        '1.5',
+        'expected a whole number, from 0 to 1000000000, or Infinity for no limit; the SDK reads it as 1.5',
+      ],
+      [
+        'OTEL_BSP_MAX_QUEUE_SIZE',
+        'Infinity',
+        'expected a whole number, from 1 to 1000000; the SDK reads it as Infinity',
+      ],
+      [
+        'OTEL_BSP_SCHEDULE_DELAY',
+        '1.5',
+        'expected a whole number, from 1 to 86400000; the SDK reads it as 1.5',
+      ],
+      [
+        'OTEL_BSP_MAX_EXPORT_BATCH_SIZE',
+        '-1',
+        'expected a whole number, from 1 to 1000000; the SDK ignores it for its default',
+      ],
+      [
+        'OTEL_BSP_EXPORT_TIMEOUT',
+        '0',
+        'expected a whole number, from 1 to 600000; the SDK ignores it for its default',
+      ],
+      [
+        'OTEL_METRIC_EXPORT_INTERVAL',
+        '1000.5',
+        'expected a whole number, from 100 to 86400000; the SDK reads it as 1000.5',
+      ],
+      [
+        'OTEL_METRIC_EXPORT_INTERVAL',
+        '1_000',
+        'expected a whole number, from 100 to 86400000; the SDK ignores it for its default',
+      ],
+      [
+        'OTEL_EXPORTER_OTLP_TIMEOUT',
+        'Infinity',
+        'expected a whole number, from 0 to 600000; the SDK ignores it for its default',
+      ],
+      ['OTEL_TRACES_SAMPLER_ARG', '+1.5', 'expected a decimal number, from 0 to 1'],
+    ] as const) {
+      it(`refuses ${variable}=${value}, saying how the SDK reads it`, () => {
+        expect(() => loadConfig({ [variable]: value }))
+          .to.throw(ConfigError)
+          .with.property('message', `${variable}: ${reason} (got "${value}")`);
+      });
+    }
+
+    it('reads a refused fraction, Infinity and 1_000 as the errors say the SDK does', () => {
+      expect(sdkRead('OTEL_BSP_SCHEDULE_DELAY', '1.5', getNumberFromEnv)).to.equal(1.5);
+      expect(sdkRead('OTEL_BSP_MAX_QUEUE_SIZE', 'Infinity', getNumberFromEnv)).to.equal(
+        Number.POSITIVE_INFINITY,
       );
-      expect(() => loadConfig({ OTEL_BSP_MAX_QUEUE_SIZE: 'Infinity' })).to.throw(
-        ConfigError,
-        /^OTEL_BSP_MAX_QUEUE_SIZE: expected a whole number, from 1 to 1000000 \(got "Infinity"\)$/,
-      );
-      expect(() => loadConfig({ OTEL_TRACES_SAMPLER_ARG: '+1.5' })).to.throw(
-        ConfigError,
-        /^OTEL_TRACES_SAMPLER_ARG: expected a decimal number, from 0 to 1 \(got "\+1\.5"\)$/,
-      );
+      expect(sdkRead('OTEL_METRIC_EXPORT_INTERVAL', '1_000', getNumberFromEnv)).to.equal(undefined);
     });
   });
 
