@@ -457,6 +457,32 @@ describe("the app's telemetry, started with NodeSDK or its own meter provider", 
     }
   });
 
+  it('reads OTEL_BSP_* in every form NodeSDK reads them, for the processors it builds itself', async () => {
+    // Number() of the text (getNumberFromEnv): a sign, an exponent, hex, binary, spaces. The
+    // processors built here (batchConfig: beside the console, and Zipkin's) must get what
+    // NodeSDK's own gets alone, and that is the value each stands for.
+    const bsp = {
+      OTEL_BSP_MAX_QUEUE_SIZE: '+1e3',
+      OTEL_BSP_SCHEDULE_DELAY: '0x100',
+      OTEL_BSP_EXPORT_TIMEOUT: ' 4e3 ',
+      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '0b1000000',
+    };
+    const read = [1000, 256, 4000, 64];
+    const alone = await inTelemetryChild<unknown[][]>(
+      { OTEL_TRACES_EXPORTER: 'otlp', ...bsp },
+      spanProcessors,
+    );
+    expect(alone).to.deep.equal([['BatchSpanProcessor', 'OTLPTraceExporter', ...read]]);
+    const built = await inTelemetryChild<unknown[][]>(
+      { OTEL_TRACES_EXPORTER: 'otlp,zipkin,console', ...bsp },
+      spanProcessors,
+    );
+    expect(built.slice(0, 2)).to.deep.equal([
+      ['BatchSpanProcessor', 'OTLPTraceExporter', ...read],
+      ['BatchSpanProcessor', 'ZipkinExporter', ...read],
+    ]);
+  });
+
   it('builds no span exporter with tracing off where NodeSDK starts for a log exporter', async () => {
     // NodeSDK reads an unset OTEL_TRACES_EXPORTER as otlp: it built an OTLP span exporter to
     // localhost:4318 and a tracer provider, though tracing was off (no exporter, no endpoint).
