@@ -18,9 +18,10 @@ export const MAX_TIMEOUT_MS = 600_000;
 
 /**
  * A variable of the OTel spec's Timeout type: whole milliseconds up to MAX_TIMEOUT_MS, in any form
- * the SDK reads (`1e3`, `0x3e8`: sdkIntegerSetting). 0 is the spec's "indefinite", which it lets an SDK read as a
- * very long time: MAX_TIMEOUT_MS, cut like any value to the bound it is used under (the reader's
- * timeout, the export interval). Never none at all: a push with no timeout could hold a stop.
+ * the SDK reads (`1e3`, `0x3e8`: sdkIntegerSetting). 0 is the spec's "indefinite", which it lets
+ * an SDK read as a very long time: MAX_TIMEOUT_MS, cut like any value to the bound it is used
+ * under (the reader's timeout, the export interval). Never none at all: a push with no timeout
+ * could hold a stop.
  * Refusing it would leave register's application unmetered for a value the spec allows.
  */
 export const timeoutSetting = (reads: SdkIntegerOptions = OTLP_TIMEOUT_READING) =>
