@@ -23,6 +23,7 @@ export function formatMonitorLine(
   sample: EnergySample,
   totalJoules: number,
   totalGrams: number,
+  cpuRead = true,
 ): string {
   // The machine's clock, as `date` and CodeCarbon's log lines: zoneNotes says its zone.
   const time = [at.getHours(), at.getMinutes(), at.getSeconds()]
@@ -39,7 +40,23 @@ export function formatMonitorLine(
     ? ` · ${formatGrams(totalGrams)} CO2e${said ? ` (${i.source}, ${said})` : ''}`
     : '';
   const soFar = `${formatEnergy(totalJoules)} so far${estimatedPart(sample.totals.host, totalJoules)}`;
-  return `${time}  ${power}  · ${soFar}${grams}  · CPU ${(sample.hostUtilization * 100).toFixed(0)}%\n`;
+  // Where the host's CPU time was not read, its stand-in is monitor's own process: none, 0 %.
+  const cpu = cpuRead ? `${(sample.hostUtilization * 100).toFixed(0)}%` : 'not read';
+  return `${time}  ${power}  · ${soFar}${grams}  · CPU ${cpu}\n`;
+}
+
+/**
+ * Whether each sample's interval had the host's CPU time read: its count of stand-ins
+ * (HostCpuStandIns, since the start) grew where it was not. Call it with every sample, in order.
+ */
+export function hostCpuReadEach(): (sample: EnergySample) => boolean {
+  let standIns = 0;
+  return (sample) => {
+    const now = sample.hostCpuStandIns?.intervals ?? 0;
+    const read = now === standIns;
+    standIns = now;
+    return read;
+  };
 }
 
 /**
@@ -144,10 +161,12 @@ export async function monitorCommand(
   const { meter } = session;
   const zoneNote = zoneNotes();
   const line = boundedLines(process.stderr);
+  const cpuRead = hostCpuReadEach();
   meter.onSample((sample) => {
     const totals = sample.totals.host;
     const at = new Date();
-    line(zoneNote(at) + formatMonitorLine(at, sample, totals.joules, totals.grams));
+    const text = formatMonitorLine(at, sample, totals.joules, totals.grams, cpuRead(sample));
+    line(zoneNote(at) + text);
   });
   await startMeter(meter);
   const measured = openWindow(session);
