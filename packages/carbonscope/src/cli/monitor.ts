@@ -4,6 +4,7 @@ import { spanText } from '../span-text.js';
 import { MONITOR_HELP, parseMonitorArgs } from './args.js';
 import { boundedLines } from './bounded-lines.js';
 import { finish } from './finish.js';
+import { hostCpuReadEach } from './host-cpu-read.js';
 import { outputClosed } from './output.js';
 import { openSession, startMeter } from './session.js';
 import { MONITOR_STOP_SIGNALS, type StopSignals, takeStopSignals } from './stop-signals.js';
@@ -43,20 +44,6 @@ export function formatMonitorLine(
   // Where the host's CPU time was not read, its stand-in is monitor's own process: none, 0 %.
   const cpu = cpuRead ? `${(sample.hostUtilization * 100).toFixed(0)}%` : 'not read';
   return `${time}  ${power}  · ${soFar}${grams}  · CPU ${cpu}\n`;
-}
-
-/**
- * Whether each sample's interval had the host's CPU time read: its count of stand-ins
- * (HostCpuStandIns, since the start) grew where it was not. Call it with every sample, in order.
- */
-export function hostCpuReadEach(): (sample: EnergySample) => boolean {
-  let standIns = 0;
-  return (sample) => {
-    const now = sample.hostCpuStandIns?.intervals ?? 0;
-    const read = now === standIns;
-    standIns = now;
-    return read;
-  };
 }
 
 /**

@@ -42,6 +42,7 @@ import { urlSecrets, withoutCredentials } from '../url-credentials.js';
 import { VERSION } from '../version.js';
 import { argvSecrets, type CommonOptions, UsageError } from './args.js';
 import { checkAppendable } from './csv.js';
+import { HostCpuMean } from './host-cpu-read.js';
 import { IntensityMix } from './intensity-mix.js';
 import { type RamUse, RamUseMean } from './report.js';
 import { unreadZoneWarning } from './unread-zone.js';
@@ -236,7 +237,10 @@ export interface Session {
    * then, and a counter's joules go on (RAPL counts suspend-to-idle).
    */
   suspendedMs(): number;
-  /** Host CPU busy share averaged over the samples so far, 0..100; null before any sample. */
+  /**
+   * Host CPU busy share averaged over the samples so far whose CPU time was read, 0..100; null
+   * before any such sample.
+   */
   cpuUtilizationPercent(): number | null;
   /** The host's memory in use averaged over the samples so far; null before any sample. */
   ramUse(): RamUse | null;
@@ -401,13 +405,13 @@ export async function openSession(o: SessionOptions): Promise<Session> {
       ...(o.processMeasured ? { processMeasured: o.processMeasured } : {}),
     });
   }
-  let busyMs = 0;
+  const hostCpu = new HostCpuMean();
   let sampledMs = 0;
   let suspendedMs = 0;
   const intensityMix = new IntensityMix();
   const ramUse = new RamUseMean();
   meter.onSample((s) => {
-    busyMs += s.hostUtilization * s.elapsedMs;
+    hostCpu.add(s);
     sampledMs += s.elapsedMs;
     suspendedMs += s.suspendedMs;
     ramUse.add(s.elapsedMs);
@@ -422,7 +426,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
     runId,
     sampledMs: () => sampledMs,
     suspendedMs: () => suspendedMs,
-    cpuUtilizationPercent: () => (sampledMs > 0 ? (busyMs / sampledMs) * 100 : null),
+    cpuUtilizationPercent: () => hostCpu.percent(),
     ramUse: () => ramUse.mean(),
     intensityMix,
     async close() {

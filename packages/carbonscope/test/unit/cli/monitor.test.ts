@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { MONITOR_HELP, parseDuration } from '../../../src/cli/args.js';
+import { hostCpuReadEach } from '../../../src/cli/host-cpu-read.js';
 import {
   formatMonitorLine,
-  hostCpuReadEach,
   localZoneName,
   monitorHeader,
   utcOffsetText,
