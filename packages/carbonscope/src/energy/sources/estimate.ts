@@ -63,7 +63,7 @@ export function createEstimateSource(options: EstimateOptions): PowerSource {
     estimated: true,
     kind: 'host',
     async probe(): Promise<ProbeResult> {
-      return { ok: true, detail: `${model}, RAM ${s.ramWattsPerGb} W/GB` };
+      return { ok: true, detail: `${model}, RAM ${s.ramWattsPerGb} W/GiB` };
     },
     sample(tick: SampleTick): EnergyReading[] {
       const seconds = tick.elapsedMs > 0 ? tick.elapsedMs / 1000 : 0;

@@ -39,6 +39,15 @@ describe('energy/sources/estimate', () => {
     expect(cpu?.idle).to.equal(undefined);
   });
 
+  it('names the RAM figure per GiB, the unit it is applied in (was W/GB)', async () => {
+    const source = createEstimateSource({
+      settings: loadSettings({}).energy,
+      totalMemoryBytes: GIB,
+    });
+    const probed = await source.probe();
+    expect(probed.ok && probed.detail).to.equal('linear 0.74-3.5 W/vCPU, RAM 0.392 W/GiB');
+  });
+
   it('linear model follows overridden per-vCPU figures (GCP 0.71 / 4.26), idle and busy', () => {
     const settings = loadSettings({
       ENERGY_CPU_MIN_WATTS_PER_VCPU: '0.71',
