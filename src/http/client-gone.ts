@@ -20,20 +20,26 @@ export class ClientGoneError extends Error {
 /** What waits on each connection's close: one listener per connection, however many requests. */
 const closeWatchers = new WeakMap<Socket, Set<() => void>>();
 
+/**
+ * The connection's watchers, its close listener added once. A function of its own: made beside
+ * a watcher, the listener's scope held that first request's response for the connection's life.
+ */
+function watchersOf(socket: Socket): Set<() => void> {
+  const known = closeWatchers.get(socket);
+  if (known) return known;
+  const set = new Set<() => void>();
+  socket.once('close', () => {
+    for (const watcher of set) watcher();
+  });
+  closeWatchers.set(socket, set);
+  return set;
+}
+
 /** Calls `fn` when `socket` closes; returns the function that stops waiting. */
 function atClose(socket: Socket, fn: () => void): () => void {
-  let watchers = closeWatchers.get(socket);
-  if (!watchers) {
-    const set = new Set<() => void>();
-    socket.once('close', () => {
-      for (const watcher of set) watcher();
-    });
-    closeWatchers.set(socket, set);
-    watchers = set;
-  }
-  const own = watchers;
-  own.add(fn);
-  return () => own.delete(fn);
+  const watchers = watchersOf(socket);
+  watchers.add(fn);
+  return () => watchers.delete(fn);
 }
 
 /**

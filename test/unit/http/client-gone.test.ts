@@ -2,6 +2,8 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { expect } from 'chai';
 import type { Context } from 'koa';
 import { ClientGoneError, clientGoneSignal } from '../../../src/http/client-gone.js';
@@ -9,8 +11,13 @@ import { ClientGoneError, clientGoneSignal } from '../../../src/http/client-gone
 interface Asked {
   url: string;
   signal: AbortSignal;
+  res: WeakRef<ServerResponse>;
   answer(): void;
 }
+
+// A full collection on demand: the flag holds for contexts made after it.
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
 
 /** A server that holds each request until the test answers it, with its client-gone signal. */
 async function holdingServer() {
@@ -18,7 +25,9 @@ async function holdingServer() {
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const signal = clientGoneSignal({ req, res } as unknown as Context);
     req.resume();
-    asked.push({ url: req.url ?? '', signal, answer: () => res.end('ok') });
+    // Held weakly, so that the test keeps no answered response alive itself.
+    const held = new WeakRef(res);
+    asked.push({ url: req.url ?? '', signal, res: held, answer: () => held.deref()?.end('ok') });
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -81,6 +90,33 @@ describe('http/client-gone', () => {
       socket.destroy();
       await new Promise((r) => setTimeout(r, 50));
       expect(server.asked.map((a) => a.signal.aborted)).to.deep.equal([false, false, false]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  // The connection's close listener shared a scope with the first request's watcher, so every
+  // kept-alive connection held its first response (and its tracked operation) until it closed.
+  it('lets an answered response go while its keep-alive connection stays open', async () => {
+    const server = await holdingServer();
+    try {
+      const socket = connect(server.port, '127.0.0.1');
+      let got = '';
+      socket.on('data', (d: Buffer) => {
+        got += d;
+      });
+      socket.write(post('/first'));
+      await until(() => server.asked.length === 1);
+      server.asked[0]?.answer();
+      await until(() => got.includes('HTTP/1.1 200'));
+      const first = server.asked[0]?.res;
+      for (let i = 0; i < 5 && first?.deref(); i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        collectGarbage();
+      }
+      expect(first?.deref(), 'the first response, collected').to.equal(undefined);
+      expect(socket.destroyed).to.equal(false);
+      socket.destroy();
     } finally {
       await server.close();
     }
