@@ -137,7 +137,9 @@ describe('energy/sources/select', () => {
       .find((l) => l.startsWith('carbonscope: energy source:'));
     if (!captured) throw new Error('run-auto.err has no energy source line');
     const root = join(dir, 'powercap');
-    const here = (text: string) => text.replaceAll('/sys/class/powercap', root);
+    // The capture predates the RAM figure's unit named as applied (W/GiB, 2026-12-07).
+    const here = (text: string) =>
+      text.replaceAll('/sys/class/powercap', root).replaceAll(' W/GB', ' W/GiB');
     const brace = captured.indexOf(' {');
     const expected = JSON.parse(here(captured.slice(brace + 1))) as Record<string, unknown>;
     const idle = fixtureText('h200/call1/nvidia-smi-idle.csv').trimEnd().split('\n');
