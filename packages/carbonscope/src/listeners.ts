@@ -34,18 +34,28 @@ export function catchRejection(result: unknown, failed: (err: unknown) => void):
 /**
  * Calls each of `listeners` with `arg`. What one throws, or an async one's promise rejects with,
  * goes to `failed`, never to the caller: its code (a request's end, a timer's sample) is not theirs.
+ * Walked by index: a for-of here, called with arrays and the meter's Set alike, asked the array
+ * for an iterator, one object per call that V8 did not optimize away (`ArrayPrototypeValues` in
+ * perf), two per request.
  */
 export function callEach<A>(
-  listeners: Iterable<(arg: A) => unknown>,
+  listeners: readonly ((arg: A) => unknown)[],
   arg: A,
   failed: (err: unknown) => void,
 ): void {
-  for (const listener of listeners) {
-    try {
-      catchRejection(listener(arg), failed);
-    } catch (err) {
-      failed(err);
-    }
+  for (let i = 0; i < listeners.length; i++) callOne(listeners[i], arg, failed);
+}
+
+/** Calls `listener` with `arg`; what it throws or rejects with goes to `failed` (see callEach). */
+export function callOne<A>(
+  listener: (arg: A) => unknown,
+  arg: A,
+  failed: (err: unknown) => void,
+): void {
+  try {
+    catchRejection(listener(arg), failed);
+  } catch (err) {
+    failed(err);
   }
 }
 

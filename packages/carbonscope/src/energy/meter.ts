@@ -1,7 +1,7 @@
 import { type EmbodiedSettings, embodiedGramsPerSecond } from '../embodied.js';
 import type { GridIntensity, IntensityReading } from '../grid/index.js';
 import { heldUntilSettled } from '../hold.js';
-import { callEach, checkListener } from '../listeners.js';
+import { callOne, checkListener } from '../listeners.js';
 import type { Logger } from '../log.js';
 import { detached, untraced } from '../untraced.js';
 import type { AttributionMode } from './attribution.js';
@@ -192,7 +192,7 @@ export class EnergyMeter {
     if (!sample) return null;
     this.last = sample;
     this.resolveFirstSample();
-    callEach(this.listeners, sample, this.sampleListenerFailed);
+    for (const listener of this.listeners) callOne(listener, sample, this.sampleListenerFailed);
     return sample;
   }
 
