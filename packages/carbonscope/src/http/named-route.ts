@@ -21,10 +21,13 @@ export function routeOf(req: IncomingMessage): string {
 
 /**
  * The route template of `req` if one was named yet (Express's is read off the request). Read as
- * the request ends, when a framework may have reshaped it: see lookUp.
+ * the request ends, when a framework may have reshaped it: see lookUp. `shaped` is
+ * nodeShapedRequest(req), where the caller asked already.
  */
-export function namedRoute(req: IncomingMessage): string | undefined {
-  const shaped = nodeShapedRequest(req);
+export function namedRoute(
+  req: IncomingMessage,
+  shaped = nodeShapedRequest(req),
+): string | undefined {
   const own = slotRoute(req, shaped);
   // Next leaves Node's request as Node made it, and Express never does: an Express request is
   // not read for Next's meta, and a Next one is read before Express's two misses.

@@ -84,11 +84,15 @@ export function reserveAttributes(req: IncomingMessage): void {
   (req as Attributed)[ATTRIBUTES] = undefined;
 }
 
-/** The attributes given to `req`, read as it ends (see namedRoute for the two reads). */
-export function attributesOf(req: IncomingMessage): OperationAttributes | undefined {
-  return nodeShaped(req, REQUEST_PROTOTYPE)
-    ? (req as Attributed)[ATTRIBUTES]
-    : lookUp<OperationAttributes>(req, ATTRIBUTES);
+/**
+ * The attributes given to `req`, read as it ends (see namedRoute for the two reads). `shaped`:
+ * whether `req` still has Node's prototype, where the caller asked already.
+ */
+export function attributesOf(
+  req: IncomingMessage,
+  shaped = nodeShaped(req, REQUEST_PROTOTYPE),
+): OperationAttributes | undefined {
+  return shaped ? (req as Attributed)[ATTRIBUTES] : lookUp<OperationAttributes>(req, ATTRIBUTES);
 }
 
 /** The same on an HTTP/2 compat request or core stream, never Node's IncomingMessage. */

@@ -21,7 +21,7 @@ import { namedRoute } from './named-route.js';
 import { type OpenRequest, OpenRequests } from './open-requests.js';
 import { attributesOf, reserveAttributes } from './request-attributes.js';
 import { httpFactsReader } from './request-facts.js';
-import { reserveRoute, UNMATCHED_ROUTE } from './route.js';
+import { nodeShapedRequest, reserveRoute, UNMATCHED_ROUTE } from './route.js';
 import { warnUntrackedRequests } from './untracked-runtime.js';
 
 const RESPONSE_PROTOTYPE = nodeHttp.ServerResponse.prototype;
@@ -193,7 +193,11 @@ export function trackHttpRequests(
     if (entry.res === lastStarted) lastStarted = undefined;
     // Not routeOf: its check of a caller's argument is no cost for Node's own request to pay.
     const { req } = entry;
-    close(entry.op, namedRoute(req) ?? UNMATCHED_ROUTE, status, entry.http, attributesOf(req));
+    // Asked once for both reads: under Express, Object.getPrototypeOf of its reshaped request
+    // falls to V8's runtime (perf).
+    const shaped = nodeShapedRequest(req);
+    const route = namedRoute(req, shaped) ?? UNMATCHED_ROUTE;
+    close(entry.op, route, status, entry.http, attributesOf(req, shaped));
   };
   // A response whose client left ends when its connection closes, not at the next sweep, which
   // would make its duration up to a sample interval too long. One listener per connection, not

@@ -221,3 +221,52 @@ describe('http: the mount caches keep no long client text', () => {
     expect(walks.calls).to.equal(afterLong);
   });
 });
+
+describe("http: the last request's Express route name is reused for its route and mounts only", () => {
+  /** `/items` and `/other` in one router, mounted at `/t/:tenant` and at `/u/:user`. */
+  function twiceMounted() {
+    const app = express();
+    const inner = express.Router();
+    inner.get('/items', (_req, res) => {
+      res.end();
+    });
+    inner.get('/other', (_req, res) => {
+      res.end();
+    });
+    app.use('/t/:tenant', inner);
+    app.use('/u/:user', inner);
+    const [items, other] = (inner.stack as unknown as Layer[]).map((l) => l.route);
+    const mounts = (app as unknown as { router: { stack: Layer[] } }).router.stack.filter((l) =>
+      Array.isArray(l.handle?.stack),
+    );
+    const walks = mounts.map(counted);
+    const routeOf = (route: unknown, baseUrl: string) =>
+      expressRouteOf({ app, route, baseUrl } as unknown as IncomingMessage);
+    return { items, other, routeOf, walks: () => walks.reduce((n, w) => n + w.calls, 0) };
+  }
+
+  it('one route under two mounts, two routes under one, in turn: each named as alone', () => {
+    const { items, other, routeOf } = twiceMounted();
+    for (let i = 0; i < 3; i++) {
+      expect(routeOf(items, '/t/acme')).to.equal('/t/:tenant/items');
+      expect(routeOf(items, '/t/acme')).to.equal('/t/:tenant/items');
+      expect(routeOf(items, '/u/ann')).to.equal('/u/:user/items');
+      expect(routeOf(other, '/u/ann')).to.equal('/u/:user/other');
+      expect(routeOf(other, '/t/acme')).to.equal('/t/:tenant/other');
+      expect(routeOf(items, '/t/acme')).to.equal('/t/:tenant/items');
+    }
+  });
+
+  it('a long baseUrl asked twice in a row is walked twice: the cache keeps no long text', () => {
+    const { items, routeOf, walks } = twiceMounted();
+    const long = `/t/${'x'.padEnd(8000, 'x')}`;
+    expect(routeOf(items, long)).to.equal('/t/:tenant/items');
+    const once = walks();
+    expect(routeOf(items, long)).to.equal('/t/:tenant/items');
+    expect(walks()).to.equal(2 * once);
+    expect(routeOf(items, '/t/acme')).to.equal('/t/:tenant/items');
+    const short = walks();
+    expect(routeOf(items, '/t/acme')).to.equal('/t/:tenant/items');
+    expect(walks()).to.equal(short);
+  });
+});
