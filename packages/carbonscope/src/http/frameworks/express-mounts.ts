@@ -71,6 +71,11 @@ const PER_PATH = '?';
  */
 const UNREADABLE = '!';
 /**
+ * Not a template: the route is under no mount the walk can enter, so it may be a mounted app's
+ * that its request left (the app's stack is out of reach: see underMountedApp), walked per path.
+ */
+const IN_MOUNTED_APP = '&';
+/**
  * Routes whose app has no router stack to walk (no `_router`, and an `app.router` that throws):
  * asked once, not again per path (a throw each costs microseconds).
  */
@@ -241,20 +246,37 @@ export function mountedTemplateOf(
     name = nameWhenPassedOn(req, route, path);
     passedOnName.set(route, name);
   }
-  return name === PER_PATH ? walkedPerPath(req, route, path, baseUrl) : name;
+  if (name === PER_PATH) return walkedPerPath(req, route, path, baseUrl, throughMounts);
+  if (name === IN_MOUNTED_APP) return walkedPerPath(req, route, path, baseUrl, underMountedApp);
+  return name;
 }
 
-/** The name of every request `route` passes on, or PER_PATH where the path must say. */
+/**
+ * The name of every request `route` passes on, or where the path must say: PER_PATH (several
+ * chains lead to it), IN_MOUNTED_APP (none does).
+ */
 function nameWhenPassedOn(req: object, route: object, path: string): string {
   const apps = appsFor(req);
   const stack = apps.length > 0 ? routerStackOf(apps[0] as object) : undefined;
   if (!Array.isArray(stack)) return path;
   const mounts = soleChain(stack, route, apps, 0, 0, new Map());
   if (mounts === SEVERAL) return PER_PATH;
-  return underMounts(mounts === undefined || mounts === UNREADABLE ? '' : mounts, path);
+  if (mounts === undefined) return IN_MOUNTED_APP;
+  return underMounts(mounts === UNREADABLE ? '' : mounts, path);
 }
 
-function walkedPerPath(req: object, route: object, path: string, baseUrl: string): string {
+/** The mounts of `route` below the request's app for the whole `path` (baseUrl + url). */
+type PathWalk = (req: object, route: object, path: string) => string | undefined;
+
+const throughMounts: PathWalk = (req, route, path) => walkFrom(req, route, path, passedOn);
+
+function walkedPerPath(
+  req: object,
+  route: object,
+  path: string,
+  baseUrl: string,
+  walkPath: PathWalk,
+): string {
   const rest = pathnameOf(req);
   if (rest === undefined) return underMounts('', path);
   let known = perPath.get(route);
@@ -265,7 +287,7 @@ function walkedPerPath(req: object, route: object, path: string, baseUrl: string
   const key = baseUrl + rest;
   let left = known.get(key);
   if (left === undefined) {
-    left = joined(walkFrom(req, route, key, passedOn), path);
+    left = joined(walkPath(req, route, key), path);
     remember(known, key, left);
   }
   return left ?? underMounts('', path);
@@ -465,5 +487,114 @@ function mountsMatching(
     if (inner === undefined && next === undefined) continue;
     const atBelow = inner === undefined ? at + 1 : at;
     mountsMatching(inner ?? next, step.left, apps, atBelow, depth + 1, mounts, found);
+  }
+}
+
+/** A mounted app's layer whose mount matched, with its joined mounts and what is left below. */
+interface MountedAppAt {
+  layer: MountLayer;
+  mounts: string;
+  left: string;
+}
+
+/**
+ * The mounts of a route of a mounted app (`app.use('/sub', subApp)`) whose request left that
+ * app (its next(err), throw, or next() to the final 404): Express has put back the parent's
+ * request (req.app, baseUrl), and the parent's layer is a closure with no link to the app. So
+ * they are inferred: where exactly one mounted app out of reach matches the start of `path`
+ * (baseUrl + url, as the request's apps route it), and the route's own pattern, made into a
+ * Layer by that layer's constructor, matches all that is left below it, the route is that app's.
+ * Undefined otherwise (two apps at one mount, an app mounted in one that both let the request
+ * out): the route's path stands alone, as it did before.
+ */
+const underMountedApp: PathWalk = (req, route, path) => {
+  const apps = appsFor(req);
+  const stack = apps.length > 0 ? routerStackOf(apps[0] as object) : undefined;
+  const found: MountedAppAt[] = [];
+  mountedAppsMatching(stack, path, apps, 0, 0, '', found);
+  const only = found.length === 1 ? found[0] : undefined;
+  if (only === undefined || only.mounts === UNREADABLE) return undefined;
+  return routeMatches(only.layer, route, only.left) ? only.mounts : undefined;
+};
+
+/**
+ * Adds to `found` each mounted app that the walk cannot enter (below the request's app) whose
+ * mount matches the start of `rest`, with the templates of the mounts above it; stops at a
+ * second.
+ */
+function mountedAppsMatching(
+  stack: unknown,
+  rest: string,
+  apps: readonly object[],
+  at: number,
+  depth: number,
+  above: string,
+  found: MountedAppAt[],
+): void {
+  if (!Array.isArray(stack) || depth > MAX_DEPTH) return;
+  for (const layer of stack as MountLayer[]) {
+    if (found.length > 1) return;
+    if (layer?.route !== undefined) continue;
+    const inner = Array.isArray(layer?.handle?.stack) ? layer.handle.stack : undefined;
+    const next = inner === undefined ? subAppStack(layer, apps, at) : undefined;
+    const outOfReach = inner === undefined && next === undefined;
+    if (outOfReach && (at !== apps.length - 1 || !isMountedApp(layer))) continue;
+    const step = mountStep(layer, rest);
+    if (!step) continue;
+    const mounts = under(above, step.template);
+    if (outOfReach) found.push({ layer, mounts, left: step.left });
+    else {
+      const atBelow = inner === undefined ? at + 1 : at;
+      mountedAppsMatching(inner ?? next, step.left, apps, atBelow, depth + 1, mounts, found);
+    }
+  }
+}
+
+function isMountedApp(layer: MountLayer): boolean {
+  return (layer.name ?? layer.handle?.name) === 'mounted_app';
+}
+
+interface Matcher {
+  match(path: string): unknown;
+}
+
+/**
+ * Per route, its pattern made into a Layer (null where none could be): made once, by the first
+ * mount layer's constructor, and matched against each path walked. The layer is ours: what its
+ * match() writes onto it no request shares.
+ */
+const routeLayers = new WeakMap<object, Matcher | null>();
+
+function noop(): void {}
+
+/** True where `route`'s own pattern matches all of `left`, as the mounted app's router would. */
+function routeMatches(mount: MountLayer, route: object, left: string): boolean {
+  let layer = routeLayers.get(route);
+  if (layer === undefined) {
+    layer = routeLayerOf(mount, lookUp<unknown>(route, 'path'));
+    routeLayers.set(route, layer);
+  }
+  try {
+    // Express 4's Layer answers true; router 2.3's (Express 5) the match, false where none.
+    const m = layer?.match(left);
+    return m === true || (typeof m === 'object' && m !== null);
+  } catch {
+    // A parameter's value that does not decode: Express's router would not have matched it.
+    return false;
+  }
+}
+
+function routeLayerOf(mount: MountLayer, path: unknown): Matcher | null {
+  const Layer = Object.getPrototypeOf(mount)?.constructor as unknown;
+  if (typeof Layer !== 'function' || path === undefined) return null;
+  try {
+    const made = new (Layer as new (...a: unknown[]) => Partial<Matcher>)(
+      path,
+      { sensitive: false, strict: false, end: true },
+      noop,
+    );
+    return typeof made.match === 'function' ? (made as Matcher) : null;
+  } catch {
+    return null;
   }
 }

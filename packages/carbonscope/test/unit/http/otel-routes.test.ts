@@ -220,16 +220,30 @@ const EXPRESS_CASES: Case[] = [
   // A route's next() that path middleware at a mount answers (a static or proxy one): Express
   // leaves req.route as the route that passed it on, and that is the name it keeps.
   ['/files/1', 200, '/files', '/files/:id'],
-  // A mounted app's route keeps its mounts while the app holds the request; once its next(err),
+  // A mounted app's route keeps its mounts while the app holds the request. Once its next(err),
   // throw or next() takes the request out to the parent's handlers, Express has put back the
-  // parent's request prototype, so req.app says nothing of the app the route is in, the parent
-  // has no link to its mounted apps, and the route's path stands alone: a limit, not a choice
-  // (here it shares the name of the parent's own `/err/:id`).
+  // parent's request, and the parent keeps no link to the app it mounted: the mounts are
+  // inferred from the one mounted app whose mount starts the path, where the route's own
+  // pattern matches what is left below it.
   ['/sub/ok/1', 200, '/sub/ok/:id'],
-  ['/sub/err/1', 500, '/sub/err/:id', '/err/:id'],
-  ['/sub/caught/1', 503, '/sub/caught/:id', '/caught/:id'],
-  ['/sub/throw/1', 503, '/sub/throw/:id', '/throw/:id'],
-  ['/sub/fall/1', 404, '/sub/fall/:id', '/fall/:id'],
+  ['/sub/err/1', 500, '/sub/err/:id'],
+  ['/sub/caught/1', 503, '/sub/caught/:id'],
+  ['/sub/throw/1', 503, '/sub/throw/:id'],
+  ['/sub/fall/1', 404, '/sub/fall/:id'],
+  // The same for an app mounted in an app that answers the error itself (its own handler: the
+  // request left only the innermost app).
+  ['/outer/deep/caught/1', 503, '/outer/deep/caught/:id'],
+  // Where the inference cannot be sure, the route's path stands alone (it may share the
+  // parent's own route's name): two mounted apps at one mount, and an app mounted in a mounted
+  // app that both let the error out (the one mount read is the outer's, and the route's pattern
+  // does not match what is left below it).
+  ['/two/err/1', 500, '/two/err/:id', '/err/:id'],
+  ['/outer/deep/err/1', 500, '/outer/deep/err/:id', '/err/:id'],
+  // An app given to a router (`router.use('/sub', app)`) is not mounted: it has no parent and
+  // Express never puts back the request it took, so req.app stays that app, whose own stack is
+  // all the walk sees; its routes are named by their paths, answered or passed on (a limit).
+  ['/r/sub/ok/1', 200, '/r/sub/ok/:id', '/ok/:id'],
+  ['/r/sub/err/1', 500, '/r/sub/err/:id', '/err/:id'],
   ['/nope', 404, '-'],
 ];
 
@@ -281,6 +295,15 @@ function expressApp(e: typeof express): express.Express {
   app.use('/mw/caught', fail('caught'));
   app.get('/files/:id', pass);
   app.use('/files', send('file'));
+  const caughtHere = (
+    err: Error & { status?: number },
+    _req: unknown,
+    res: express.Response,
+    next: express.NextFunction,
+  ) => {
+    if (err.message !== 'caught') return next(err);
+    res.status(503).send('caught');
+  };
   const sub = e();
   sub.set('env', 'test');
   sub.get('/ok/:id', send('ok'));
@@ -291,17 +314,30 @@ function expressApp(e: typeof express): express.Express {
   });
   sub.get('/fall/:id', pass);
   app.use('/sub', sub);
-  app.use(
-    (
-      err: Error & { status?: number },
-      _req: unknown,
-      res: express.Response,
-      next: express.NextFunction,
-    ) => {
-      if (err.message !== 'caught') return next(err);
-      res.status(503).send('caught');
-    },
-  );
+  const inRouter = e();
+  inRouter.set('env', 'test');
+  inRouter.get('/ok/:id', send('ok'));
+  inRouter.get('/err/:id', fail('boom'));
+  const r = e.Router();
+  r.use('/sub', inRouter);
+  app.use('/r', r);
+  const deep = e();
+  deep.set('env', 'test');
+  deep.get('/err/:id', fail('boom'));
+  deep.get('/caught/:id', fail('caught'));
+  const outer = e();
+  outer.set('env', 'test');
+  outer.use('/deep', deep);
+  outer.use(caughtHere);
+  app.use('/outer', outer);
+  const twoA = e();
+  twoA.get('/ok/:id', send('a'));
+  const twoB = e();
+  twoB.set('env', 'test');
+  twoB.get('/err/:id', fail('boom'));
+  app.use('/two', twoA);
+  app.use('/two', twoB);
+  app.use(caughtHere);
   return app;
 }
 

@@ -270,3 +270,41 @@ describe("http: the last request's Express route name is reused for its route an
     expect(walks()).to.equal(short);
   });
 });
+
+describe("http: a mounted app's route whose request left the app", () => {
+  /**
+   * `/err/:id` of an app mounted at `/sub`, as the parent's error handler meets its request:
+   * req.app the parent, baseUrl given back, url whole. Its passed-on ids are walked per path:
+   * what leads to the app is read off the path, as the parent keeps no link to it.
+   */
+  function subApp() {
+    const app = express();
+    const sub = express();
+    sub.get('/err/:id', (_req, _res, next) => next(new Error('boom')));
+    app.use('/sub', sub);
+    const stack = (app as unknown as { router: { stack: Array<Layer & { name?: string }> } }).router
+      .stack;
+    const mount = stack.find((l) => l.name === 'mounted_app');
+    if (!mount) throw new Error('no mounted app');
+    const route = (sub as unknown as { router: { stack: Layer[] } }).router.stack[0]?.route;
+    return {
+      walks: counted(mount),
+      left: (url: string) =>
+        expressRouteOf({ app, route, baseUrl: '', url } as unknown as IncomingMessage),
+    };
+  }
+
+  it('is named under its mount, walked once per path, the latest 64 paths kept', () => {
+    const { walks, left } = subApp();
+    for (let i = 0; i < 200; i++) expect(left(`/sub/err/${i}?q=${i}`)).to.equal('/sub/err/:id');
+    expect(walks.calls).to.equal(200);
+    for (let i = 200 - 64; i < 200; i++) expect(left(`/sub/err/${i}`)).to.equal('/sub/err/:id');
+    expect(walks.calls).to.equal(200);
+  });
+
+  it("keeps the route's path where its pattern does not match what is left below the mount", () => {
+    const { left } = subApp();
+    expect(left('/sub/deeper/err/1')).to.equal('/err/:id');
+    expect(left('/elsewhere/err/1')).to.equal('/err/:id');
+  });
+});
