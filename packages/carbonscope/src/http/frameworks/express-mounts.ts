@@ -575,8 +575,9 @@ function routeMatches(mount: MountLayer, route: object, left: string): boolean {
     routeLayers.set(route, layer);
   }
   try {
-    // Express 4's Layer answers true; router 2.3's (Express 5) the match, false where none.
-    const m = layer?.match(left);
+    // Express 4's Layer answers true; router 2.3's (Express 5) the match, false where none. Both
+    // routers route below a mount with a leading '/' (the mount's own path is `/` to its app).
+    const m = layer?.match(left.startsWith('/') ? left : `/${left}`);
     return m === true || (typeof m === 'object' && m !== null);
   } catch {
     // A parameter's value that does not decode: Express's router would not have matched it.

@@ -230,6 +230,8 @@ const EXPRESS_CASES: Case[] = [
   ['/sub/caught/1', 503, '/sub/caught/:id'],
   ['/sub/throw/1', 503, '/sub/throw/:id'],
   ['/sub/fall/1', 404, '/sub/fall/:id'],
+  // The app's `/` route: Express routes the mount's own path below it as `/`, not ''.
+  ['/sub', 500, '/sub'],
   // The same for an app mounted in an app that answers the error itself (its own handler: the
   // request left only the innermost app).
   ['/outer/deep/caught/1', 503, '/outer/deep/caught/:id'],
@@ -313,6 +315,7 @@ function expressApp(e: typeof express): express.Express {
     throw new Error('caught');
   });
   sub.get('/fall/:id', pass);
+  sub.get('/', fail('boom'));
   app.use('/sub', sub);
   const inRouter = e();
   inRouter.set('env', 'test');
