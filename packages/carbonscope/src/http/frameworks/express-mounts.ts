@@ -490,46 +490,40 @@ function mountsMatching(
   }
 }
 
-/** A mounted app's layer whose mount matched, with its joined mounts and what is left below. */
-interface MountedAppAt {
-  layer: MountLayer;
-  mounts: string;
-  left: string;
-}
-
 /**
  * The mounts of a route of a mounted app (`app.use('/sub', subApp)`) whose request left that
  * app (its next(err), throw, or next() to the final 404): Express has put back the parent's
  * request (req.app, baseUrl), and the parent's layer is a closure with no link to the app. So
  * they are inferred: where exactly one mounted app out of reach matches the start of `path`
- * (baseUrl + url, as the request's apps route it), and the route's own pattern, made into a
+ * (baseUrl + url, as the request's apps route it) and the route's own pattern, made into a
  * Layer by that layer's constructor, matches all that is left below it, the route is that app's.
- * Undefined otherwise (two apps at one mount, an app mounted in one that both let the request
- * out): the route's path stands alone, as it did before.
+ * An app mounted at the root starts every path: it counts only where the route's pattern matches
+ * below it too. Undefined otherwise (two apps at one mount, an app mounted in one that both let
+ * the request out): the route's path stands alone, as it did before.
  */
 const underMountedApp: PathWalk = (req, route, path) => {
   const apps = appsFor(req);
   const stack = apps.length > 0 ? routerStackOf(apps[0] as object) : undefined;
-  const found: MountedAppAt[] = [];
-  mountedAppsMatching(stack, path, apps, 0, 0, '', found);
+  const found: string[] = [];
+  mountedAppsMatching(stack, path, route, apps, 0, 0, '', found);
   const only = found.length === 1 ? found[0] : undefined;
-  if (only === undefined || only.mounts === UNREADABLE) return undefined;
-  return routeMatches(only.layer, route, only.left) ? only.mounts : undefined;
+  return only === UNREADABLE ? undefined : only;
 };
 
 /**
  * Adds to `found` each mounted app that the walk cannot enter (below the request's app) whose
- * mount matches the start of `rest`, with the templates of the mounts above it; stops at a
- * second.
+ * mount matches the start of `rest` and where `route`'s pattern matches what is left below it:
+ * its joined mount templates; stops at a second.
  */
 function mountedAppsMatching(
   stack: unknown,
   rest: string,
+  route: object,
   apps: readonly object[],
   at: number,
   depth: number,
   above: string,
-  found: MountedAppAt[],
+  found: string[],
 ): void {
   if (!Array.isArray(stack) || depth > MAX_DEPTH) return;
   for (const layer of stack as MountLayer[]) {
@@ -542,10 +536,11 @@ function mountedAppsMatching(
     const step = mountStep(layer, rest);
     if (!step) continue;
     const mounts = under(above, step.template);
-    if (outOfReach) found.push({ layer, mounts, left: step.left });
-    else {
+    if (!outOfReach) {
       const atBelow = inner === undefined ? at + 1 : at;
-      mountedAppsMatching(inner ?? next, step.left, apps, atBelow, depth + 1, mounts, found);
+      mountedAppsMatching(inner ?? next, step.left, route, apps, atBelow, depth + 1, mounts, found);
+    } else if (routeMatches(layer, route, step.left)) {
+      found.push(mounts);
     }
   }
 }

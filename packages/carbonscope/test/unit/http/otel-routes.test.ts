@@ -368,6 +368,37 @@ function express404PageApp(e: typeof express): express.Express {
   return app;
 }
 
+/**
+ * Beside an app mounted at the root (no path), which starts every path: apart from
+ * EXPRESS_CASES, as OTel names no route a root middleware passes on (a route's next() there).
+ * Its routes' requests that leave it are inferred too; it is no second candidate for another
+ * app's where the route's pattern does not match below it.
+ */
+const EXPRESS_ROOT_APP_CASES: Case[] = [
+  ['/sub/err/1', 500, '/sub/err/:id'],
+  ['/t/acme/err/1', 500, '/t/:tenant/err/:id'],
+  ['/err/1', 500, '/err/:id'],
+  ['/root/err/1', 500, '/root/err/:id'],
+];
+
+function expressRootAppApp(e: typeof express): express.Express {
+  const fail: express.RequestHandler = (_req, _res, next) => next(new Error('boom'));
+  const app = e();
+  app.set('env', 'test');
+  app.get('/err/:id', fail);
+  for (const [mount, path] of [
+    ['/sub', '/err/:id'],
+    ['/t/:tenant', '/err/:id'],
+    ['/', '/root/err/:id'],
+  ] as const) {
+    const mounted = e();
+    mounted.set('env', 'test');
+    mounted.get(path, fail);
+    app.use(mount, mounted);
+  }
+  return app;
+}
+
 const EXPRESS: Array<[module: unknown, version: string]> = [
   [express, '5.3.0'],
   [express4, '4.22.3'],
@@ -377,6 +408,7 @@ const EXPRESS: Array<[module: unknown, version: string]> = [
 const EXPRESS_TABLES: Array<[what: string, cases: Case[], app: typeof expressApp]> = [
   ['fall-through answers', EXPRESS_CASES, expressApp],
   ["a route's next() to the app's 404 page", EXPRESS_404_PAGE_CASES, express404PageApp],
+  ['beside an app mounted at the root', EXPRESS_ROOT_APP_CASES, expressRootAppApp],
 ];
 
 for (const [module, version] of EXPRESS) {
