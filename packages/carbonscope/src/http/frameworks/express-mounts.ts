@@ -284,10 +284,12 @@ function walkedPerPath(
     known = new Map<string, string | null>();
     perPath.set(route, known);
   }
-  const key = baseUrl + rest;
+  // The app the request ended in is part of the key (its baseUrl, apart: no path has a '?'): one
+  // path's request an outer app answered and one it let out are walked from different apps.
+  const key = `${baseUrl}?${rest}`;
   let left = known.get(key);
   if (left === undefined) {
-    left = joined(walkPath(req, route, key), path);
+    left = joined(walkPath(req, route, baseUrl + rest), path);
     remember(known, key, left);
   }
   return left ?? underMounts('', path);

@@ -235,6 +235,12 @@ const EXPRESS_CASES: Case[] = [
   // The same for an app mounted in an app that answers the error itself (its own handler: the
   // request left only the innermost app).
   ['/outer/deep/caught/1', 503, '/outer/deep/caught/:id'],
+  // One path whose error the outer app answers once and lets out once: each as it went, in
+  // either order (the path's name is kept per app the request ended in, not per path alone).
+  ['/outer/deep/either/1', 500, '/outer/deep/either/:id', '/either/:id'],
+  ['/outer/deep/either/1?caught', 503, '/outer/deep/either/:id'],
+  ['/outer/deep/either/2?caught', 503, '/outer/deep/either/:id'],
+  ['/outer/deep/either/2', 500, '/outer/deep/either/:id', '/either/:id'],
   // Where the inference cannot be sure, the route's path stands alone (it may share the
   // parent's own route's name): two mounted apps at one mount, and an app mounted in a mounted
   // app that both let the error out (the one mount read is the outer's, and the route's pattern
@@ -328,6 +334,9 @@ function expressApp(e: typeof express): express.Express {
   deep.set('env', 'test');
   deep.get('/err/:id', fail('boom'));
   deep.get('/caught/:id', fail('caught'));
+  deep.get('/either/:id', (req, _res, next) =>
+    next(new Error('caught' in req.query ? 'caught' : 'boom')),
+  );
   const outer = e();
   outer.set('env', 'test');
   outer.use('/deep', deep);
