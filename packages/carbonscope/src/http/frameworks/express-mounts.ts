@@ -285,8 +285,9 @@ function walkedPerPath(
     perPath.set(route, known);
   }
   // The app the request ended in is part of the key (its baseUrl, apart: no path has a '?'): one
-  // path's request an outer app answered and one it let out are walked from different apps.
-  const key = `${baseUrl}?${rest}`;
+  // path's request an outer app answered and one it let out are walked from different apps. The
+  // top app's ('') adds nothing: the key is req.url's path itself, no string made.
+  const key = baseUrl === '' ? rest : `${baseUrl}?${rest}`;
   let left = known.get(key);
   if (left === undefined) {
     left = joined(walkPath(req, route, baseUrl + rest), path);
