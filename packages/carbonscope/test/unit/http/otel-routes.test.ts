@@ -386,6 +386,13 @@ function express404PageApp(e: typeof express): express.Express {
 const EXPRESS_ROOT_APP_CASES: Case[] = [
   ['/sub/err/1', 500, '/sub/err/:id'],
   ['/t/acme/err/1', 500, '/t/:tenant/err/:id'],
+  // The path is read without its query, its parameters as sent; HEAD as GET.
+  ['/t/AC%20ME/err/2?q=1', 500, '/t/:tenant/err/:id'],
+  [['HEAD', '/sub/err/3'], 500, '/sub/err/:id'],
+  // An app's own `case sensitive routing` and `strict routing`: the inference matches the route's
+  // pattern without either (only a request the route took is asked about), so it names these.
+  ['/cs/Err/1', 500, '/cs/Err/:id'],
+  ['/st/err/1/', 500, '/st/err/:id/'],
   ['/err/1', 500, '/err/:id'],
   ['/root/err/1', 500, '/root/err/:id'],
 ];
@@ -395,13 +402,16 @@ function expressRootAppApp(e: typeof express): express.Express {
   const app = e();
   app.set('env', 'test');
   app.get('/err/:id', fail);
-  for (const [mount, path] of [
+  for (const [mount, path, setting] of [
     ['/sub', '/err/:id'],
     ['/t/:tenant', '/err/:id'],
+    ['/cs', '/Err/:id', 'case sensitive routing'],
+    ['/st', '/err/:id/', 'strict routing'],
     ['/', '/root/err/:id'],
   ] as const) {
     const mounted = e();
     mounted.set('env', 'test');
+    if (setting !== undefined) mounted.enable(setting);
     mounted.get(path, fail);
     app.use(mount, mounted);
   }
