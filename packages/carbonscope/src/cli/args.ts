@@ -300,15 +300,17 @@ function common(values: Record<string, string | boolean | undefined>): CommonOpt
     throw new UsageError(`--source: ${expectedChoice(source, ENERGY_SOURCES)} (got "${source}")`);
   }
   const interval = str('interval');
-  // Whole milliseconds, as the settings take it (checkSettings) and the timer counts: 4.1m is
-  // 245999.99999999997 in floating point.
-  const intervalMs =
-    interval === undefined ? undefined : Math.round(parseDuration(interval, 'interval'));
-  if (intervalMs !== undefined && (intervalMs < MIN_INTERVAL_MS || intervalMs > MAX_INTERVAL_MS)) {
+  const givenMs = interval === undefined ? undefined : parseDuration(interval, 'interval');
+  // The range is the value's as given, as --duration's and ENERGY_SAMPLE_INTERVAL_MS's are:
+  // rounded first, 49.5ms was taken as 50.
+  if (givenMs !== undefined && (givenMs < MIN_INTERVAL_MS || givenMs > MAX_INTERVAL_MS)) {
     throw new UsageError(
       `--interval: must be between ${MIN_INTERVAL_MS}ms and 1h (got "${interval}")`,
     );
   }
+  // Whole milliseconds, as the settings take it (checkSettings) and the timer counts: 4.1m is
+  // 245999.99999999997 in floating point.
+  const intervalMs = givenMs === undefined ? undefined : Math.round(givenMs);
   const intervalNote =
     interval === undefined || intervalMs === undefined
       ? undefined

@@ -169,11 +169,24 @@ describe('command-line arguments', () => {
       ['4.1m', 246_000],
       ['1.001s', 1001],
       ['100.5ms', 101],
-      ['49.5ms', 50],
+      ['0.05s', 50],
+      ['50.4ms', 50],
+      ['1h', 3_600_000],
     ] as const) {
       expect(parseRunArgs(['--interval', interval, 'true']).intervalMs, interval).to.equal(ms);
     }
-    expect(() => parseRunArgs(['--interval', '49.4ms', 'true'])).to.throw(UsageError, /50ms/);
+  });
+
+  // 49.5ms was rounded to 50 before its range was checked, and taken; -d 0.5ms is refused, not
+  // rounded to 1 ms, and ENERGY_SAMPLE_INTERVAL_MS=49.5 too: the range is the value's as given.
+  it('checks --interval against its range as given, before it is rounded', () => {
+    for (const interval of ['49.5ms', '49.9ms', '0.0495s', '3600000.4ms']) {
+      expect(() => parseRunArgs(['--interval', interval, 'true']), interval).to.throw(
+        UsageError,
+        `--interval: must be between 50ms and 1h (got "${interval}")`,
+      );
+      expect(() => parseMonitorArgs(['--interval', interval]), interval).to.throw(UsageError);
+    }
   });
 
   // Up to 2^53 was taken: billions of kWh for one request, printed as if it were an estimate.
