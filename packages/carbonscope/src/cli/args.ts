@@ -561,8 +561,9 @@ ${commonHelp('1s')}
 export const MONITOR_HELP = `Usage: carbonscope monitor [options]
 
 Samples the power of the whole machine, prints a line per interval on stderr, and prints a
-summary when stopped (Ctrl-C, SIGTERM, SIGHUP or --duration). Exits 0; 1 when the CSV or --json
-cannot be written or the last --otlp push fails; 2 for a usage error or an invalid setting.
+summary when stopped (Ctrl-C, SIGTERM, SIGHUP or --duration). Exits 0, also where the reader of
+stdout goes away (| head); 1 when the CSV or --json cannot be written or the last --otlp push
+fails; 2 for a usage error or an invalid setting.
 
 ${commonHelp(
   '10s',
@@ -576,9 +577,9 @@ export const IMPACTS_HELP = `Usage: carbonscope impacts [--provider P] --model M
 
 Estimates the environmental impacts of one LLM API request with the EcoLogits 0.11 method and
 its data (every model EcoLogits 0.11.3 knows, plus LLM_MODELS_FILE): energy, GWP, ADPe, PE and
-water, usage and embodied. Exits 0 with impacts, 1 when the model, provider or zone is unknown
-(the errors say which) or stdout cannot be written, 2 for a usage error or an invalid setting
-(LLM_MODELS_FILE).
+water, usage and embodied. Exits 0 with impacts, also where the reader of stdout goes away
+(| head); 1 when the model, provider or zone is unknown (the errors say which) or stdout cannot
+be written; 2 for a usage error or an invalid setting (LLM_MODELS_FILE).
 
 Options:
   -p, --provider <provider>    anthropic, cohere, google_genai, huggingface_hub, mistralai, openai

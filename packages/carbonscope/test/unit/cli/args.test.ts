@@ -499,6 +499,16 @@ describe('command-line arguments', () => {
     }
   });
 
+  // monitor's help said exit 1 where --json "cannot be written", impacts' where stdout cannot:
+  // a reader that goes away (`| head`, EPIPE) exits 0 (cli.test.ts), as the README says.
+  it("says in monitor's and impacts' help that a stdout reader that goes away is no error", () => {
+    for (const help of [MONITOR_HELP, IMPACTS_HELP]) {
+      expect(help.replace(/\s+/g, ' ')).to.include(
+        ', also where the reader of stdout goes away (| head); 1 when',
+      );
+    }
+  });
+
   // run's and monitor's --source line was 142 columns, --otlp and --interval 105: a terminal
   // of 100 broke them mid-word, where impacts' help is wrapped to its options' column.
   it('keeps every line of every --help within 100 columns', () => {
