@@ -140,6 +140,7 @@ export async function monitorCommand(
     args,
     env,
     processCpu: () => 0, // the machine is measured, no process in particular
+    wholeMachine: true,
     // So its process scope is no measurement: --otlp would push 0 J for it.
     processMeasured: () => false,
     defaultIntervalMs: DEFAULT_MONITOR_INTERVAL_MS,

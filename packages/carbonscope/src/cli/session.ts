@@ -260,6 +260,8 @@ export interface SessionOptions {
   env: Env;
   /** What the process scope measures (the command's tree for `run`). */
   processCpu: ProcessCpuReader;
+  /** No process is measured, the machine as a whole (`monitor`; CarbonscopeOptions'). */
+  wholeMachine?: boolean;
   /** The command's share of the GPUs' energy (`run`: nvidia-smi pmon). */
   gpuShares?: GpuShareReader;
   /**
@@ -394,6 +396,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
     logger,
     processCpu: o.processCpu,
     ...(o.gpuShares ? { gpuShares: o.gpuShares } : {}),
+    ...(o.wholeMachine ? { wholeMachine: true } : {}),
     ...(o.bootClock ? { bootClock: o.bootClock } : {}),
     ...(o.select ? { select: o.select } : {}),
   });

@@ -108,6 +108,11 @@ export interface SamplerOptions {
   /** Called at each tick the host's CPU time is unread, with what is used instead. */
   onHostCpuFloor: (message: string) => void;
   /**
+   * No process is measured, the machine as a whole (`carbonscope monitor`, whose processCpu reads
+   * 0): an unread host's CPU is then taken as idle, and onHostCpuFloor says so.
+   */
+  wholeMachine?: boolean;
+  /**
    * The process's share of each GPU of one GPU source (`carbonscope run`: nvidia-smi pmon);
    * without it, GPU energy is the host's only.
    */
@@ -115,6 +120,14 @@ export interface SamplerOptions {
 }
 
 const NO_HOST_CPU: HostCpuDelta = { activeSeconds: 0, totalSeconds: 0, cpus: 0 };
+
+/** What stands in for an unread host's busy CPU time, with a measured process and without. */
+const PROCESS_FLOOR =
+  "the host's busy CPU time is taken as the measured process's own, a floor (the rest of the " +
+  'machine is not seen)';
+const NO_PROCESS_FLOOR =
+  "no process is measured, so the host's CPU is taken as idle: an estimated CPU power is its " +
+  'idle one, a floor (the load of the machine is not seen)';
 
 /**
  * Takes one sample of every source and turns it into energy, process attribution and emissions.
@@ -480,8 +493,7 @@ export class Sampler {
    */
   private hostCpuFloor(delta: HostCpuDelta, seconds: number, processCpuSeconds: number) {
     this.o.onHostCpuFloor(
-      `${delta.unread}: the host's busy CPU time is taken as the measured process's own, a ` +
-        'floor (the rest of the machine is not seen)',
+      `${delta.unread}: ${this.o.wholeMachine ? NO_PROCESS_FLOOR : PROCESS_FLOOR}`,
     );
     const totalSeconds = seconds * Math.max(1, delta.cpus);
     const activeSeconds = Math.min(processCpuSeconds, totalSeconds);

@@ -63,6 +63,17 @@ describe('the CLI where the host CPU time cannot be read', function () {
     const lines = r.stderr.split('\n').filter((l) => l.includes(' so far'));
     expect(lines.length, r.stderr).to.be.greaterThan(1);
     for (const line of lines) expect(line).to.match(/ · CPU not read$/);
+    // Its start-up warning said the host's CPU was "taken as the measured process's own": monitor
+    // measures no process, and an estimated CPU power is the idle one.
+    const warnings = r.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('carbonscope: warning: energy meter: cannot read'));
+    expect(warnings, r.stderr).to.have.length(1);
+    expect(warnings[0]).to.match(/: no process is measured, so the host's CPU is taken as idle: /);
+    expect(warnings[0]).to.match(
+      /: an estimated CPU power is its idle one, a floor \(the load of the machine is not seen\)$/,
+    );
+    expect(warnings[0]).to.not.include('measured process');
     const report = JSON.parse(r.stdout) as Report;
     expect(report.cpuUtilizationPercent).to.equal(null);
     expect(cpuCell(csv)).to.equal('');
@@ -73,6 +84,9 @@ describe('the CLI where the host CPU time cannot be read', function () {
     const busy = 'const t = Date.now(); while (Date.now() - t < 500);';
     const r = await unreadCli(['run', '--json', '-o', csv, '--', process.execPath, '-e', busy]);
     expect(r.code, r.stderr).to.equal(0);
+    expect(r.stderr).to.include(
+      "the host's busy CPU time is taken as the measured process's own, a floor",
+    );
     const report = JSON.parse(r.stdout) as Report;
     expect(report.cpuUtilizationPercent).to.equal(null);
     expect(cpuCell(csv)).to.equal('');
