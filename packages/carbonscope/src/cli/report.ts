@@ -337,9 +337,20 @@ function gpuShareAlone(
 const BUSY_ZERO_NOTE =
   "the command's GPU share is 0 J though nvidia-smi pmon showed its processes on the SMs: no GPU power reading came while it did (pmon samples once a second)";
 
-/** What the figures of the intervals whose host CPU time was not read rest on. */
-function hostCpuStandInNote({ intervals, reason }: HostCpuStandIns, samples: number): string {
-  return `the host's CPU time was not read in ${intervals} of ${samples} intervals (${reason}): its last reading stood in (the process's own CPU time where none was read yet), and the process's share and an estimated power rest on it`;
+/**
+ * What the figures of the intervals whose host CPU time was not read rest on. `monitor` measures
+ * no process (its process CPU reads 0), so before a first reading the host stood in as idle.
+ */
+function hostCpuStandInNote(
+  { intervals, reason }: HostCpuStandIns,
+  samples: number,
+  command: Report['command'],
+): string {
+  const standIn =
+    command === 'monitor'
+      ? 'its last reading stood in (idle where none was read yet), and an estimated power rests on it'
+      : "its last reading stood in (the process's own CPU time where none was read yet), and the process's share and an estimated power rest on it";
+  return `the host's CPU time was not read in ${intervals} of ${samples} intervals (${reason}): ${standIn}`;
 }
 
 /** Folds the meter's final snapshot into the report of a run. */
@@ -365,7 +376,7 @@ export function buildReport(input: ReportInput): Report {
     );
   }
   const standIns = snapshot.attribution.hostCpuStandIns;
-  if (standIns) notes.push(hostCpuStandInNote(standIns, snapshot.samples));
+  if (standIns) notes.push(hostCpuStandInNote(standIns, snapshot.samples, input.command));
   const cpuReason = processEnergyUnknown(input);
   // Unread CPU time is no figure; CPU time too small to resolve beside a measured GPU share is
   // a figure that leaves out only what the CPU resolves nothing of.
