@@ -238,7 +238,8 @@ describe('emissions.csv', () => {
     reader.stdout.on('data', (chunk) => {
       read += chunk;
     });
-    const ended = once(reader, 'exit');
+    // 'close', not 'exit': a child can exit before its stdout is read to the end (CI, 12-07).
+    const ended = once(reader, 'close');
     try {
       // The writer opens after cat has opened its end: retried until then.
       let written = false;
