@@ -16,6 +16,7 @@ import {
   type Settings,
   SettingsError,
   sdkIntegerSetting,
+  sdkValueAsRead,
   secretsOf as settingsSecrets,
   urlSetting as url,
   urlSecrets,
@@ -283,7 +284,7 @@ function checkExportTimeout(env: Env, interval: number | undefined): void {
   if (!periodicTimes(env).timeoutOverInterval) return;
   throw new SettingsError(
     'OTEL_METRIC_EXPORT_TIMEOUT',
-    `${env.OTEL_METRIC_EXPORT_TIMEOUT?.trim()} ms is over OTEL_METRIC_EXPORT_INTERVAL (${interval ?? '60000, its default'}): a push may not outlast the interval between pushes`,
+    `${sdkValueAsRead(env.OTEL_METRIC_EXPORT_TIMEOUT ?? '', 'ms')} is over OTEL_METRIC_EXPORT_INTERVAL (${interval ?? '60000, its default'}): a push may not outlast the interval between pushes`,
   );
 }
 

@@ -583,6 +583,24 @@ describe('config', () => {
     expect(() => loadConfig({ OTEL_METRIC_EXPORT_INTERVAL: '5000' })).not.to.throw();
   });
 
+  it('says the export timeout over the interval as read, with its text where written otherwise', () => {
+    // NodeSDK reads 0x927c0 as 600000: the message quoted the text alone, to be converted.
+    expect(() => loadConfig({ OTEL_METRIC_EXPORT_TIMEOUT: '0x927c0' })).to.throw(
+      ConfigError,
+      /^OTEL_METRIC_EXPORT_TIMEOUT: 600000 ms \(0x927c0\) is over OTEL_METRIC_EXPORT_INTERVAL \(60000, its default\):/,
+    );
+    expect(() =>
+      loadConfig({ OTEL_METRIC_EXPORT_INTERVAL: '5000', OTEL_METRIC_EXPORT_TIMEOUT: ' 6e3 ' }),
+    ).to.throw(ConfigError, /^OTEL_METRIC_EXPORT_TIMEOUT: 6000 ms \(6e3\) is over/);
+    // Written as read: no second form.
+    expect(() =>
+      loadConfig({ OTEL_METRIC_EXPORT_INTERVAL: '5000', OTEL_METRIC_EXPORT_TIMEOUT: ' 6000 ' }),
+    ).to.throw(
+      ConfigError,
+      /^OTEL_METRIC_EXPORT_TIMEOUT: 6000 ms is over OTEL_METRIC_EXPORT_INTERVAL \(5000\):/,
+    );
+  });
+
   it("takes the OTel spec's 0 timeouts (indefinite), as register does: the service started not", () => {
     for (const variable of [
       'OTEL_EXPORTER_OTLP_TIMEOUT',

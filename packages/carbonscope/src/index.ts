@@ -280,6 +280,7 @@ export {
   periodicTimes,
   type SdkIntegerOptions,
   sdkIntegerSetting,
+  sdkValueAsRead,
 } from './otel/sdk/index.js';
 // For a program's one-line errors that quote a user's text (the service's start-up failures).
 export { printable } from './printable.js';

@@ -59,6 +59,7 @@ import {
   type PushMetricExporter,
   periodicTimes,
   sdkIntegerSetting,
+  sdkValueAsRead,
   timeoutSetting,
 } from './sdk/index.js';
 import { KNOWN_EXPORTERS, unknownExporterLines } from './unknown-exporters.js';
@@ -249,7 +250,7 @@ function readerTimes(env: Env, logger: Logger): PeriodicTimes {
   const times = periodicTimes(env);
   if (times.timeoutOverInterval) {
     logger.warn(
-      `OTEL_METRIC_EXPORT_TIMEOUT (${env.OTEL_METRIC_EXPORT_TIMEOUT?.trim()}) is over OTEL_METRIC_EXPORT_INTERVAL (${times.exportIntervalMillis}): the interval is used`,
+      `OTEL_METRIC_EXPORT_TIMEOUT: ${sdkValueAsRead(env.OTEL_METRIC_EXPORT_TIMEOUT ?? '', 'ms')} is over OTEL_METRIC_EXPORT_INTERVAL (${times.exportIntervalMillis}): the interval is used`,
     );
   }
   return times;

@@ -31,5 +31,5 @@ export {
   withResults,
 } from './optional-sdk.js';
 export { checkOtlpTlsFiles, otlpTlsFileProblems, otlpTlsVariables } from './otlp-tls-files.js';
-export { type SdkIntegerOptions, sdkIntegerSetting } from './sdk-integer.js';
+export { type SdkIntegerOptions, sdkIntegerSetting, sdkValueAsRead } from './sdk-integer.js';
 export type { TlsVariables } from './tls-failure.js';

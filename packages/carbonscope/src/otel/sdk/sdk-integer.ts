@@ -47,3 +47,14 @@ export const sdkIntegerSetting = (min: number, max: number, options: SdkIntegerO
     return z.NEVER;
   });
 };
+
+/**
+ * A number of a variable as the SDK reads it, for a message: the value, then the text as written
+ * where it differs (`600000 ms (0x927c0)`, `6000 ms (6e3)`; ` 6000 ` is `6000 ms`). Every form
+ * Number() reads is taken, and a message quoting `0x927c0` alone left the reader to convert it.
+ */
+export function sdkValueAsRead(text: string, unit: string): string {
+  const written = text.trim();
+  const read = `${Number(written)} ${unit}`;
+  return String(Number(written)) === written ? read : `${read} (${written})`;
+}

@@ -353,7 +353,7 @@ describe("register's own meter provider: its periodic readers' times", () => {
     // Stops the readers without a push: none goes anywhere.
     await own.handOver();
     expect(lines.filter((l) => l.startsWith('warn:'))).to.deep.equal([
-      'warn: OTEL_METRIC_EXPORT_TIMEOUT (600000) is over OTEL_METRIC_EXPORT_INTERVAL (300000): the interval is used',
+      'warn: OTEL_METRIC_EXPORT_TIMEOUT: 600000 ms is over OTEL_METRIC_EXPORT_INTERVAL (300000): the interval is used',
     ]);
   });
 
@@ -368,8 +368,9 @@ describe("register's own meter provider: its periodic readers' times", () => {
     const own = await startOwnProvider({ OTEL_METRICS_EXPORTER: 'console', ...env }, logger);
     if (!own) throw new Error('no provider started');
     await own.handOver();
+    // The value read, then the text as written: 0x927c0 alone left the reader to convert it.
     expect(lines).to.deep.equal([
-      'OTEL_METRIC_EXPORT_TIMEOUT (0x927c0) is over OTEL_METRIC_EXPORT_INTERVAL (300000): the interval is used',
+      'OTEL_METRIC_EXPORT_TIMEOUT: 600000 ms (0x927c0) is over OTEL_METRIC_EXPORT_INTERVAL (300000): the interval is used',
     ]);
   });
 });

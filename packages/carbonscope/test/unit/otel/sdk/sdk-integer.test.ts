@@ -1,6 +1,6 @@
 import { getNumberFromEnv } from '@opentelemetry/core';
 import { expect } from 'chai';
-import { sdkIntegerSetting } from '../../../../src/index.js';
+import { sdkIntegerSetting, sdkValueAsRead } from '../../../../src/index.js';
 import { parseEnv, SettingsError } from '../../../../src/settings.js';
 import { withEnv } from '../../../helpers/with-env.js';
 
@@ -55,4 +55,21 @@ describe('sdkIntegerSetting: an OTel number read as the SDK reads it', () => {
     expect(ours('-1', { positive: false })).to.include('; the SDK reads it as -1 (got "-1")');
     expect(sdkRead('-1')).to.equal(-1);
   });
+});
+
+describe('sdkValueAsRead: a number in a message, as the SDK read it', () => {
+  // The value first; the text only where written otherwise, as what the user would search for.
+  for (const [text, shown] of [
+    ['600000', '600000 ms'],
+    [' 600000 ', '600000 ms'],
+    ['0x927c0', '600000 ms (0x927c0)'],
+    ['6e5', '600000 ms (6e5)'],
+    [' +600000 ', '600000 ms (+600000)'],
+    ['600000.0', '600000 ms (600000.0)'],
+  ] as const) {
+    it(`shows ${JSON.stringify(text)} as ${shown}`, () => {
+      expect(sdkValueAsRead(text, 'ms')).to.equal(shown);
+      expect(sdkRead(text)).to.equal(600_000);
+    });
+  }
 });
