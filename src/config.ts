@@ -18,6 +18,7 @@ import {
   sdkIntegerSetting,
   sdkValueAsRead,
   secretsOf as settingsSecrets,
+  timeoutSetting,
   urlSetting as url,
   urlSecrets,
   withoutCredentials,
@@ -69,8 +70,12 @@ const spanLimit = (min: number) =>
 const positiveSdkInteger = (min: number, max: number) =>
   sdkIntegerSetting(min, max, { positive: true }).optional();
 
-/** An OTLP exporter's timeout: 0 is the spec's indefinite (register's reading, not NodeSDK's). */
-const otlpTimeout = sdkIntegerSetting(0, 600_000, { positive: true, finite: true }).optional();
+/**
+ * An OTLP exporter's timeout, register's own rule (timeoutSetting): the service's timeouts are
+ * the library's otlpExporterTimeout's (telemetry/sdk.ts, traces.ts), 0 the spec's indefinite
+ * there as in register, not NodeSDK's 10 s.
+ */
+const otlpTimeout = timeoutSetting().optional();
 
 /** The ratio samplers' share, as the SDK reads it: one out of [0, 1] (or NaN) it reads as 1. */
 const samplerRatio = sdkNumber('expected a decimal number, from 0 to 1', (n) => n >= 0 && n <= 1);
@@ -191,8 +196,8 @@ const schema = {
   OTEL_BSP_MAX_QUEUE_SIZE: positiveSdkInteger(1, 1_000_000),
   OTEL_BSP_MAX_EXPORT_BATCH_SIZE: positiveSdkInteger(1, 1_000_000),
   OTEL_METRIC_EXPORT_INTERVAL: positiveSdkInteger(MIN_EXPORT_INTERVAL_MS, 86_400_000),
-  // 0 is the spec's indefinite, as the periodic reader takes it (periodicTimes).
-  OTEL_METRIC_EXPORT_TIMEOUT: positiveSdkInteger(0, 600_000),
+  // 0 is the spec's indefinite, as the periodic reader takes it (periodicTimes): register's rule.
+  OTEL_METRIC_EXPORT_TIMEOUT: timeoutSetting({ positive: true }).optional(),
   // /metrics is always served on the app's port; only otlp adds a push.
   OTEL_METRICS_EXPORTER: exporterList(['otlp', 'prometheus', 'none']).optional(),
   OTEL_TRACES_EXPORTER: exporterList(['otlp', 'zipkin', 'console', 'none']).optional(),

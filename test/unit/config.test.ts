@@ -616,6 +616,33 @@ describe('config', () => {
     }
   });
 
+  // The service refused these itself with a copy of the library's rule (range, 0's reading):
+  // now the library's timeoutSetting, the rule its otlpExporterTimeout reads them by at start.
+  it("reads the OTLP exporters' timeouts by the rule its exporters are given them by", () => {
+    const signals = [
+      ['OTEL_EXPORTER_OTLP_TIMEOUT', 'METRICS'],
+      ['OTEL_EXPORTER_OTLP_METRICS_TIMEOUT', 'METRICS'],
+      ['OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', 'TRACES'],
+    ] as const;
+    for (const [variable, signal] of signals) {
+      const refusal = (read: () => unknown) => {
+        try {
+          read();
+        } catch (err) {
+          return (err as Error).message;
+        }
+        return 'taken';
+      };
+      for (const value of ['0', '0x927c0', '600001', '-1', '1.5', 'Infinity', 'abc']) {
+        const env = { [variable]: value };
+        expect(
+          refusal(() => loadConfig(env)),
+          `${variable}=${value}`,
+        ).to.equal(refusal(() => otlpExporterTimeout(env, 600_000, signal)));
+      }
+    }
+  });
+
   it('names the per-vCPU watts the user set, and the default it runs into', () => {
     // Only the maximum set, under the minimum's default 0.74 W: the message named the minimum.
     expect(() => loadConfig({ ENERGY_CPU_MAX_WATTS_PER_VCPU: '0.1' }))

@@ -281,6 +281,7 @@ export {
   type SdkIntegerOptions,
   sdkIntegerSetting,
   sdkValueAsRead,
+  timeoutSetting,
 } from './otel/sdk/index.js';
 // For a program's one-line errors that quote a user's text (the service's start-up failures).
 export { printable } from './printable.js';
