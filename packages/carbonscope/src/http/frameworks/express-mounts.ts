@@ -55,14 +55,38 @@ function forgetLast(): void {
   last.route = undefined;
 }
 /**
- * Per route, what a request it passed on is named (see Holds): the one chain of mounts that
- * leads to it joined with its path, PER_PATH where more than one does (a router mounted twice:
- * the path says which it came through) and those are walked per path, in `perPath`. Kept apart
- * from `cache`, so that passed-on requests with ids of their own (`/users/1`, `/users/2`, …)
- * neither walk each nor push out the entries the route's answered requests hit.
+ * Per route, what a request it passed on is named (`names`; see Holds): the one chain of mounts
+ * that leads to it joined with its path, PER_PATH where more than one does (a router mounted
+ * twice: the path says which it came through) and those are walked per path, in `perPath`. Kept
+ * apart from `cache`, so that passed-on requests with ids of their own (`/users/1`, …) neither
+ * walk each nor push out the entries the route's answered requests hit.
  */
-const passedOnName = new WeakMap<object, string>();
-const perPath = new WeakMap<object, Map<string, string | null>>();
+interface PassedOn {
+  readonly names: WeakMap<object, string>;
+  readonly perPath: WeakMap<object, Map<string, string | null>>;
+}
+/**
+ * A PassedOn per app the request ended in (req.app, whose parents are the apps it is mounted
+ * in): one router given to two apps (`a1.use('/:t', r)`, `a2.use('/acme', r)`) is one route
+ * object under two chains of mounts, and its passed-on requests took the first app's name (a1's
+ * `/x/boom` was `/acme/boom`). Read for a passed-on request alone: an answered one's name, in
+ * `cache` and `last`, stays per route and baseUrl, as the app read and compared there would cost
+ * every request (the README's limit).
+ */
+const passedOnIn = new WeakMap<object, PassedOn>();
+/** A request with no app to key by (Express's router without its app). */
+const noApp: PassedOn = { names: new WeakMap(), perPath: new WeakMap() };
+
+function passedOnOf(req: object): PassedOn {
+  const app = lookUp<unknown>(req, 'app');
+  if ((typeof app !== 'function' && typeof app !== 'object') || app === null) return noApp;
+  let held = passedOnIn.get(app);
+  if (held === undefined) {
+    held = { names: new WeakMap(), perPath: new WeakMap() };
+    passedOnIn.set(app, held);
+  }
+  return held;
+}
 /** Not a template: a template starts with '/', a RegExp's text too, or is empty. */
 const PER_PATH = '?';
 /**
@@ -241,13 +265,16 @@ export function mountedTemplateOf(
     return inRouter;
   }
   if (unwalkable.has(route)) return underMounts('', path);
-  let name = passedOnName.get(route);
+  const held = passedOnOf(req);
+  let name = held.names.get(route);
   if (name === undefined) {
     name = nameWhenPassedOn(req, route, path);
-    passedOnName.set(route, name);
+    held.names.set(route, name);
   }
-  if (name === PER_PATH) return walkedPerPath(req, route, path, baseUrl, throughMounts);
-  if (name === IN_MOUNTED_APP) return walkedPerPath(req, route, path, baseUrl, underMountedApp);
+  if (name === PER_PATH) return walkedPerPath(req, route, path, baseUrl, held, throughMounts);
+  if (name === IN_MOUNTED_APP) {
+    return walkedPerPath(req, route, path, baseUrl, held, underMountedApp);
+  }
   return name;
 }
 
@@ -275,14 +302,15 @@ function walkedPerPath(
   route: object,
   path: string,
   baseUrl: string,
+  held: PassedOn,
   walkPath: PathWalk,
 ): string {
   const rest = pathnameOf(req);
   if (rest === undefined) return underMounts('', path);
-  let known = perPath.get(route);
+  let known = held.perPath.get(route);
   if (known === undefined) {
     known = new Map<string, string | null>();
-    perPath.set(route, known);
+    held.perPath.set(route, known);
   }
   // The app the request ended in is part of the key (its baseUrl, apart: no path has a '?'): one
   // path's request an outer app answered and one it let out are walked from different apps. The

@@ -418,16 +418,52 @@ function expressRootAppApp(e: typeof express): express.Express {
   return app;
 }
 
+/**
+ * One router given to two apps, one server handing a request to an app by its Host (a2.example:
+ * `a2.use('/acme', r)`, else `a1.use('/:t', r)`): the route objects are the same in both.
+ */
+const EXPRESS_SHARED_ROUTER_CASES: Case[] = [
+  [['GET', '/acme/items', 'a2.example'], 200, '/acme/items'],
+  // A limit (README): an answered request's name is kept per route and baseUrl, not per app, so
+  // a1's `/acme` takes a2's name, asked first; keyed per app, every request would pay for it.
+  [['GET', '/acme/items', 'a1.example'], 200, '/:t/items', '/acme/items'],
+  [['GET', '/x/items', 'a1.example'], 200, '/:t/items'],
+  [['GET', '/acme/boom', 'a2.example'], 500, '/acme/boom'],
+  [['GET', '/x/boom', 'a1.example'], 500, '/:t/boom'],
+  [['GET', '/acme/boom', 'a1.example'], 500, '/:t/boom'],
+  [['GET', '/acme/boom', 'a2.example'], 500, '/acme/boom'],
+];
+
+function expressSharedRouterApps(e: typeof express): RequestListener {
+  const shared = e.Router();
+  shared.get('/items', (_req, res) => {
+    res.end();
+  });
+  shared.get('/boom', (_req, _res, next) => next(new Error('boom')));
+  const [a1, a2] = [e(), e()];
+  for (const [app, mount] of [
+    [a1, '/:t'],
+    [a2, '/acme'],
+  ] as const) {
+    app.set('env', 'test');
+    app.use(mount, shared);
+  }
+  return (req, res) => (req.headers.host === 'a2.example' ? a2 : a1)(req, res);
+}
+
 const EXPRESS: Array<[module: unknown, version: string]> = [
   [express, '5.3.0'],
   [express4, '4.22.3'],
   [express419, '4.19.2'],
 ];
 
-const EXPRESS_TABLES: Array<[what: string, cases: Case[], app: typeof expressApp]> = [
+const EXPRESS_TABLES: Array<
+  [what: string, cases: Case[], app: (e: typeof express) => RequestListener]
+> = [
   ['fall-through answers', EXPRESS_CASES, expressApp],
   ["a route's next() to the app's 404 page", EXPRESS_404_PAGE_CASES, express404PageApp],
   ['beside an app mounted at the root', EXPRESS_ROOT_APP_CASES, expressRootAppApp],
+  ['a router shared by two apps', EXPRESS_SHARED_ROUTER_CASES, expressSharedRouterApps],
 ];
 
 for (const [module, version] of EXPRESS) {

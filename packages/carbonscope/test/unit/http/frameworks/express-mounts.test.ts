@@ -308,3 +308,52 @@ describe("http: a mounted app's route whose request left the app", () => {
     expect(left('/elsewhere/err/1')).to.equal('/err/:id');
   });
 });
+
+/**
+ * One router given to two apps (`a1.use('/:t', r)`, `a2.use('/acme', r)`): its routes are the
+ * same objects in both. What the route names per app is as OTel's Express instrumentation names
+ * them (run with two servers on 5.3 and 4.22, 2026-12-07).
+ */
+function sharedRouterApps() {
+  const shared = express.Router();
+  shared.get('/items', (_req, res) => {
+    res.end();
+  });
+  shared.get('/boom', (_req, _res, next) => next(new Error('boom')));
+  const a1 = express();
+  a1.use('/:t', shared);
+  const a2 = express();
+  a2.use('/acme', shared);
+  const [items, boom] = (shared.stack as unknown as Layer[]).map((l) => l.route);
+  const named = (app: object, route: unknown, baseUrl: string, url: string) =>
+    expressRouteOf({ app, route, baseUrl, url } as unknown as IncomingMessage);
+  return { shared, a1, a2, items, boom, named };
+}
+
+describe('http: a router shared by two apps', () => {
+  it("a request its route passed on is named under its own app's mounts, whichever came first", () => {
+    const { a1, a2, boom, named } = sharedRouterApps();
+    expect(named(a2, boom, '', '/acme/boom')).to.equal('/acme/boom');
+    expect(named(a1, boom, '', '/x/boom')).to.equal('/:t/boom');
+    expect(named(a1, boom, '', '/acme/boom')).to.equal('/:t/boom');
+    expect(named(a2, boom, '', '/acme/boom')).to.equal('/acme/boom');
+  });
+
+  it('a request answered in its route, under text both mounts match, takes the first app asked (a limit: README)', () => {
+    const { a1, a2, items, named } = sharedRouterApps();
+    expect(named(a2, items, '/acme', '/items')).to.equal('/acme/items');
+    // OTel names it /:t/items: the cache and the last answer are kept per route, not per app.
+    expect(named(a1, items, '/acme', '/items')).to.equal('/acme/items');
+    expect(named(a1, items, '/x', '/items')).to.equal('/:t/items');
+  });
+
+  it("a passed-on request takes the name of a root mount's answer, asked first (a limit: README)", () => {
+    const { shared, a2, boom, named } = sharedRouterApps();
+    const a3 = express();
+    a3.use(shared);
+    expect(named(a3, boom, '', '/boom')).to.equal('/boom');
+    // OTel names it /acme/boom: baseUrl '' is the text of a3's mount, and a name is kept per
+    // route and baseUrl.
+    expect(named(a2, boom, '', '/acme/boom')).to.equal('/boom');
+  });
+});
