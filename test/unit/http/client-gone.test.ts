@@ -45,6 +45,16 @@ async function holdingServer() {
 
 const post = (path: string) => `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi`;
 
+/** A client connection kept alive across requests, and what it has been sent back so far. */
+function keptAlive(port: number) {
+  const socket = connect(port, '127.0.0.1');
+  let got = '';
+  socket.on('data', (d: Buffer) => {
+    got += d;
+  });
+  return { socket, got: () => got };
+}
+
 async function until(check: () => boolean, ms = 2000): Promise<void> {
   const end = performance.now() + ms;
   while (!check()) {
@@ -74,19 +84,15 @@ describe('http/client-gone', () => {
   it('aborts nothing answered, pipelined or kept alive, when the client stays then leaves', async () => {
     const server = await holdingServer();
     try {
-      const socket = connect(server.port, '127.0.0.1');
-      let got = '';
-      socket.on('data', (d: Buffer) => {
-        got += d;
-      });
+      const { socket, got } = keptAlive(server.port);
       socket.write(post('/first') + post('/second'));
       await until(() => server.asked.length === 2);
       for (const a of server.asked) a.answer();
-      await until(() => got.split('HTTP/1.1 200').length === 3);
+      await until(() => got().split('HTTP/1.1 200').length === 3);
       socket.write(post('/third'));
       await until(() => server.asked.length === 3);
       server.asked[2]?.answer();
-      await until(() => got.split('HTTP/1.1 200').length === 4);
+      await until(() => got().split('HTTP/1.1 200').length === 4);
       socket.destroy();
       await new Promise((r) => setTimeout(r, 50));
       expect(server.asked.map((a) => a.signal.aborted)).to.deep.equal([false, false, false]);
@@ -100,15 +106,11 @@ describe('http/client-gone', () => {
   it('lets an answered response go while its keep-alive connection stays open', async () => {
     const server = await holdingServer();
     try {
-      const socket = connect(server.port, '127.0.0.1');
-      let got = '';
-      socket.on('data', (d: Buffer) => {
-        got += d;
-      });
+      const { socket, got } = keptAlive(server.port);
       socket.write(post('/first'));
       await until(() => server.asked.length === 1);
       server.asked[0]?.answer();
-      await until(() => got.includes('HTTP/1.1 200'));
+      await until(() => got().includes('HTTP/1.1 200'));
       const first = server.asked[0]?.res;
       for (let i = 0; i < 5 && first?.deref(); i++) {
         await new Promise((r) => setTimeout(r, 20));
