@@ -481,44 +481,10 @@ export function answeringMountOf(req: object, baseUrl: string): string | undefin
       unwalkableApps.add(app);
       return undefined;
     }
-    const found = new Set<string>();
-    mountsMatching(stack, baseUrl, apps, 0, 0, '', found);
-    const only = found.size === 1 ? (found.values().next().value as string) : UNREADABLE;
-    name = only === UNREADABLE ? null : only;
+    name = soleEnd(stack, baseUrl, apps, answeringMiddleware, undefined) ?? null;
     remember(known, baseUrl, name);
   }
   return name ?? undefined;
-}
-
-/**
- * Adds to `found` the joined templates of each chain of mounts from `stack` whose matched text
- * is all of `rest`, ending in the request's app (the last of `apps`): where a middleware that
- * answered could be mounted. A root mount adds nothing: the static files of `app.use(static)`
- * match no chain, as OTel names them no route. Stops at a second template.
- */
-function mountsMatching(
-  stack: unknown,
-  rest: string,
-  apps: readonly object[],
-  at: number,
-  depth: number,
-  above: string,
-  found: Set<string>,
-): void {
-  if (!Array.isArray(stack) || depth > MAX_DEPTH) return;
-  for (const layer of stack as MountLayer[]) {
-    if (found.size > 1) return;
-    if (layer?.route !== undefined) continue;
-    const step = mountStep(layer, rest);
-    if (!step) continue;
-    const mounts = under(above, step.template);
-    if (step.left === '' && at === apps.length - 1) found.add(mounts);
-    const inner = Array.isArray(layer?.handle?.stack) ? layer.handle.stack : undefined;
-    const next = inner === undefined ? subAppStack(layer, apps, at) : undefined;
-    if (inner === undefined && next === undefined) continue;
-    const atBelow = inner === undefined ? at + 1 : at;
-    mountsMatching(inner ?? next, step.left, apps, atBelow, depth + 1, mounts, found);
-  }
 }
 
 /**
@@ -535,45 +501,110 @@ function mountsMatching(
 const underMountedApp: PathWalk = (req, route, path) => {
   const apps = appsFor(req);
   const stack = apps.length > 0 ? routerStackOf(apps[0] as object) : undefined;
-  const found: string[] = [];
-  mountedAppsMatching(stack, path, route, apps, 0, 0, '', found);
-  const only = found.length === 1 ? found[0] : undefined;
-  return only === UNREADABLE ? undefined : only;
+  return soleEnd(stack, path, apps, mountedAppOfRoute, route);
 };
 
 /**
- * Adds to `found` each mounted app that the walk cannot enter (below the request's app) whose
- * mount matches the start of `rest` and where `route`'s pattern matches what is left below it:
- * its joined mount templates; stops at a second.
+ * What a walk down the mounts to the layer a request ended in (no route: a path middleware that
+ * answered, a mounted app it left) looks for there, where the walk is in the request's app. One
+ * constant per kind of walk: a walk step makes nothing for it.
  */
-function mountedAppsMatching(
+interface EndLayer {
+  /** Whether `layer`, which the walk cannot enter, may be one: its mount is not matched else. */
+  readonly outOfReach: (layer: MountLayer) => boolean;
+  /** Whether `layer`, whose mount left `left` below it, is one; `route` is the walk's. */
+  readonly ends: (
+    layer: MountLayer,
+    left: string,
+    enterable: boolean,
+    route: object | undefined,
+  ) => boolean;
+  /** Two chains of one template are one answer (a path mounted twice says the same). */
+  readonly distinct: boolean;
+}
+
+/**
+ * A path middleware that answered: any layer whose mount's matched text is all that is left. A
+ * root mount adds nothing: the static files of `app.use(static)` match no chain, as OTel names
+ * them no route.
+ */
+const answeringMiddleware: EndLayer = {
+  outOfReach: () => true,
+  ends: (_layer, left) => left === '',
+  distinct: true,
+};
+
+/**
+ * A mounted app the walk cannot enter (below the request's app) whose mount matches the start
+ * of the path and where the route's own pattern matches what is left below it.
+ */
+const mountedAppOfRoute: EndLayer = {
+  outOfReach: isMountedApp,
+  ends: (layer, left, enterable, route) =>
+    !enterable && route !== undefined && routeMatches(layer, route, left),
+  distinct: false,
+};
+
+/** One walk of `endsMatching`: what it looks for, and the one chain found so far. */
+interface EndWalk {
+  readonly end: EndLayer;
+  readonly apps: readonly object[];
+  readonly route: object | undefined;
+  only: string | undefined;
+  several: boolean;
+}
+
+/**
+ * The joined templates of the one chain of mounts from `stack` down `rest` to a layer that
+ * `end` says the request ended in; undefined where none, several, or one that cannot be read.
+ */
+function soleEnd(
   stack: unknown,
   rest: string,
-  route: object,
   apps: readonly object[],
+  end: EndLayer,
+  route: object | undefined,
+): string | undefined {
+  const w: EndWalk = { end, apps, route, only: undefined, several: false };
+  endsMatching(stack, rest, 0, 0, '', w);
+  return w.several || w.only === UNREADABLE ? undefined : w.only;
+}
+
+/**
+ * Counts in `w` each chain of mounts from `stack` down `rest` that ends, in the request's app
+ * (the last of `apps`), in a layer `w.end` accepts, with the templates `above` it; stops at a
+ * second.
+ */
+function endsMatching(
+  stack: unknown,
+  rest: string,
   at: number,
   depth: number,
   above: string,
-  found: string[],
+  w: EndWalk,
 ): void {
   if (!Array.isArray(stack) || depth > MAX_DEPTH) return;
+  const inApp = at === w.apps.length - 1;
   for (const layer of stack as MountLayer[]) {
-    if (found.length > 1) return;
+    if (w.several) return;
     if (layer?.route !== undefined) continue;
     const inner = Array.isArray(layer?.handle?.stack) ? layer.handle.stack : undefined;
-    const next = inner === undefined ? subAppStack(layer, apps, at) : undefined;
-    const outOfReach = inner === undefined && next === undefined;
-    if (outOfReach && (at !== apps.length - 1 || !isMountedApp(layer))) continue;
+    const next = inner === undefined ? subAppStack(layer, w.apps, at) : undefined;
+    const enterable = inner !== undefined || next !== undefined;
+    if (!enterable && !(inApp && w.end.outOfReach(layer))) continue;
     const step = mountStep(layer, rest);
     if (!step) continue;
     const mounts = under(above, step.template);
-    if (!outOfReach) {
-      const atBelow = inner === undefined ? at + 1 : at;
-      mountedAppsMatching(inner ?? next, step.left, route, apps, atBelow, depth + 1, mounts, found);
-    } else if (routeMatches(layer, route, step.left)) {
-      found.push(mounts);
-    }
+    if (inApp && w.end.ends(layer, step.left, enterable, w.route)) endFound(w, mounts);
+    if (!enterable) continue;
+    const atBelow = inner === undefined ? at + 1 : at;
+    endsMatching(inner ?? next, step.left, atBelow, depth + 1, mounts, w);
   }
+}
+
+function endFound(w: EndWalk, mounts: string): void {
+  if (w.only === undefined) w.only = mounts;
+  else if (!w.end.distinct || w.only !== mounts) w.several = true;
 }
 
 function isMountedApp(layer: MountLayer): boolean {
