@@ -6,7 +6,7 @@ import { express4Match, express4Pattern, express4Patterns } from './express4-lay
  * in express4-layers); anything else is left alone.
  */
 interface MountLayer {
-  handle?: { stack?: unknown; name?: unknown };
+  handle?: { stack?: unknown; name?: unknown; length?: unknown };
   name?: unknown;
   route?: unknown;
   match?: (path: string) => unknown;
@@ -191,6 +191,10 @@ const handledHere: Holds = (stack, rest, route) =>
 const passedOn: Holds = (stack, rest, route) =>
   stack.some((l) => l?.route === route && matchedPath(l, rest) !== undefined);
 
+/** A route whose router kept text of baseUrl below it: mounts it passed the request on to. */
+const heldAbove: Holds = (stack, rest, route) =>
+  rest !== '' && stack.some((l) => l?.route === route);
+
 /**
  * The mount templates that lead from `stack` down `rest` (a part of req.baseUrl) to the stack
  * that holds `route`, joined; undefined when no chain of mounts does.
@@ -256,7 +260,9 @@ export function mountedTemplateOf(
   }
   let inRouter = known.get(baseUrl);
   if (inRouter === undefined) {
-    inRouter = joined(walkFrom(req, route, baseUrl, handledHere), path);
+    inRouter =
+      joined(walkFrom(req, route, baseUrl, handledHere), path) ??
+      answeredAfter(req, route, baseUrl);
     remember(known, baseUrl, inRouter);
   }
   if (inRouter !== null) {
@@ -488,6 +494,21 @@ export function answeringMountOf(req: object, baseUrl: string): string | undefin
 }
 
 /**
+ * A request its route passed on with next() that path middleware below the route's router
+ * answered (`app.get('/files/:id', …)`, then `app.use('/files', static)`): Express leaves
+ * req.route the route and baseUrl the middleware's mount, which names it, as OTel names it. Null
+ * where the route is in no router that baseUrl's mounts pass with text left over (it is below
+ * them: its router gave its part back, and a handler above answered), or no one mount matches.
+ * Its name is kept with the route's answered ones: an answered request pays nothing for it.
+ */
+function answeredAfter(req: object, route: object, baseUrl: string): string | null {
+  if (baseUrl === '' || walkFrom(req, route, baseUrl, heldAbove) === undefined) return null;
+  const apps = appsFor(req);
+  const stack = routerStackOf(apps[0] as object);
+  return soleEnd(stack, baseUrl, apps, answeringAfterRoute, undefined) ?? null;
+}
+
+/**
  * The mounts of a route of a mounted app (`app.use('/sub', subApp)`) whose request left that
  * app (its next(err), throw, or next() to the final 404): Express has put back the parent's
  * request (req.app, baseUrl), and the parent's layer is a closure with no link to the app. So
@@ -533,6 +554,20 @@ const answeringMiddleware: EndLayer = {
   ends: (_layer, left) => left === '',
   distinct: true,
 };
+
+/**
+ * Path middleware that answered a request a route passed on. Not an error handler: a route's
+ * error that one answered keeps the route's name, as OTel (which wraps no error handler) names it.
+ */
+const answeringAfterRoute: EndLayer = {
+  outOfReach: (layer) => !isErrorHandler(layer),
+  ends: (layer, left, enterable) => left === '' && (enterable || !isErrorHandler(layer)),
+  distinct: true,
+};
+
+function isErrorHandler(layer: MountLayer): boolean {
+  return layer.handle?.length === 4;
+}
 
 /**
  * A mounted app the walk cannot enter (below the request's app) whose mount matches the start

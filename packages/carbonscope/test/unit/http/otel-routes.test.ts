@@ -218,8 +218,13 @@ const EXPRESS_CASES: Case[] = [
   ['/mw/err', 500, '/mw/err', 'unmatched'],
   ['/mw/caught', 503, '/mw/caught', 'unmatched'],
   // A route's next() that path middleware at a mount answers (a static or proxy one): Express
-  // leaves req.route as the route that passed it on, and that is the name it keeps.
-  ['/files/1', 200, '/files', '/files/:id'],
+  // leaves req.route as the route that passed it on, but baseUrl at the middleware's mount, below
+  // the route's router: the mount names it, as OTel names it; from a router's route too.
+  ['/files/1', 200, '/files'],
+  ['/m/files/1', 200, '/m/files'],
+  // A route's error that an error handler at a mount answers keeps the route's name, as OTel
+  // (which wraps no error handler) names it.
+  ['/eh/1', 503, '/eh/:id'],
   // A mounted app's route keeps its mounts while the app holds the request. Once its next(err),
   // throw or next() takes the request out to the parent's handlers, Express has put back the
   // parent's request, and the parent keeps no link to the app it mounted: the mounts are
@@ -291,7 +296,9 @@ function expressApp(e: typeof express): express.Express {
   m.get('/pass/:id', pass);
   m.get('/err/:id', fail('boom'));
   m.get('/caught/:id', fail('caught'));
+  m.get('/files/:id', pass);
   app.use('/m', m);
+  app.use('/m/files', send('m file'));
   app.get('/m/pass/:name', send('later'));
   const site = e.Router();
   site.get('/gone/:id', pass);
@@ -303,6 +310,10 @@ function expressApp(e: typeof express): express.Express {
   app.use('/mw/caught', fail('caught'));
   app.get('/files/:id', pass);
   app.use('/files', send('file'));
+  app.get('/eh/:id', fail('eh'));
+  app.use('/eh', (_err: Error, _req: unknown, res: express.Response, _next: unknown) => {
+    res.status(503).send('eh');
+  });
   const caughtHere = (
     err: Error & { status?: number },
     _req: unknown,

@@ -357,3 +357,46 @@ describe('http: a router shared by two apps', () => {
     expect(named(a2, boom, '', '/acme/boom')).to.equal('/boom');
   });
 });
+
+/**
+ * `/files/:id` passes some requests on with next() to `app.use('/files', …)`, which answers them;
+ * `/eh/:id` passes its error to an error handler at `/eh`. As the finish meets them: req.route
+ * the route, baseUrl the mount of the layer that answered ('' where the route did).
+ */
+function filesApp() {
+  const app = express();
+  app.get('/files/:id', (_req, _res, next) => next());
+  app.use('/files', (_req, res) => {
+    res.end();
+  });
+  app.get('/eh/:id', (_req, _res, next) => next(new Error('eh')));
+  app.use('/eh', (_err: Error, _req: unknown, res: express.Response, _next: unknown) => {
+    res.end();
+  });
+  const stack = (app as unknown as { router: { stack: Layer[] } }).router.stack;
+  const [files, eh] = ['/files/:id', '/eh/:id'].map(
+    (path) => stack.find((l) => (l.route as { path?: unknown } | undefined)?.path === path)?.route,
+  );
+  const middleware = stack.find((l) => l.route === undefined && l.match('/files') !== false);
+  if (!files || !eh || !middleware) throw new Error('no routes');
+  const named = (route: unknown, baseUrl: string) =>
+    expressRouteOf({ app, route, baseUrl, url: '/1' } as unknown as IncomingMessage);
+  return { files, eh, walks: counted(middleware), named };
+}
+
+describe("http: a route's next() that path middleware answers", () => {
+  it("is named by the middleware's mount, as OTel names it, walked once", () => {
+    const { files, walks, named } = filesApp();
+    for (let i = 0; i < 1000; i++) expect(named(files, '/files')).to.equal('/files');
+    expect(walks.calls).to.equal(1);
+    // The route's own answer keeps its name; neither walks again.
+    expect(named(files, '')).to.equal('/files/:id');
+    expect(named(files, '/files')).to.equal('/files');
+    expect(walks.calls).to.equal(1);
+  });
+
+  it("an error handler at a mount that answers the route's error keeps the route's name", () => {
+    const { eh, named } = filesApp();
+    expect(named(eh, '/eh')).to.equal('/eh/:id');
+  });
+});
