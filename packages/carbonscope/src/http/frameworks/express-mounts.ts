@@ -499,13 +499,17 @@ export function answeringMountOf(req: object, baseUrl: string): string | undefin
  * req.route the route and baseUrl the middleware's mount, which names it, as OTel names it. Null
  * where the route is in no router that baseUrl's mounts pass with text left over (it is below
  * them: its router gave its part back, and a handler above answered), or no one mount matches.
+ * Null too where an error handler's mount matches all of baseUrl: the request may be the route's
+ * error that it answered (OTel keeps the route's name), with the same req.route and baseUrl as a
+ * next() that middleware or a router at that mount answered, and nothing left says which.
  * Its name is kept with the route's answered ones: an answered request pays nothing for it.
  */
 function answeredAfter(req: object, route: object, baseUrl: string): string | null {
   if (baseUrl === '' || walkFrom(req, route, baseUrl, heldAbove) === undefined) return null;
   const apps = appsFor(req);
   const stack = routerStackOf(apps[0] as object);
-  return soleEnd(stack, baseUrl, apps, answeringAfterRoute, undefined) ?? null;
+  if (endsWalked(stack, baseUrl, apps, errorHandlerAt, undefined).only !== undefined) return null;
+  return soleEnd(stack, baseUrl, apps, answeringMiddleware, undefined) ?? null;
 }
 
 /**
@@ -556,12 +560,12 @@ const answeringMiddleware: EndLayer = {
 };
 
 /**
- * Path middleware that answered a request a route passed on. Not an error handler: a route's
- * error that one answered keeps the route's name, as OTel (which wraps no error handler) names it.
+ * An error handler whose mount's matched text is all that is left: one that may have answered a
+ * route's error, which keeps the route's name, as OTel (which wraps no error handler) names it.
  */
-const answeringAfterRoute: EndLayer = {
-  outOfReach: (layer) => !isErrorHandler(layer),
-  ends: (layer, left, enterable) => left === '' && (enterable || !isErrorHandler(layer)),
+const errorHandlerAt: EndLayer = {
+  outOfReach: isErrorHandler,
+  ends: (_layer, left, enterable) => left === '' && !enterable,
   distinct: true,
 };
 
@@ -600,9 +604,21 @@ function soleEnd(
   end: EndLayer,
   route: object | undefined,
 ): string | undefined {
+  const w = endsWalked(stack, rest, apps, end, route);
+  return w.several || w.only === UNREADABLE ? undefined : w.only;
+}
+
+/** The walk of `endsMatching` from `stack` down `rest`, done: its first chain and whether more. */
+function endsWalked(
+  stack: unknown,
+  rest: string,
+  apps: readonly object[],
+  end: EndLayer,
+  route: object | undefined,
+): EndWalk {
   const w: EndWalk = { end, apps, route, only: undefined, several: false };
   endsMatching(stack, rest, 0, 0, '', w);
-  return w.several || w.only === UNREADABLE ? undefined : w.only;
+  return w;
 }
 
 /**

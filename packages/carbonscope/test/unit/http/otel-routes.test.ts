@@ -462,6 +462,80 @@ function expressSharedRouterApps(e: typeof express): RequestListener {
   return (req, res) => (req.headers.host === 'a2.example' ? a2 : a1)(req, res);
 }
 
+/**
+ * A route's next() or next(err) that a handler at a mount below the route's router answers:
+ * req.route stays the route, baseUrl that mount. A next() that path middleware answers is named
+ * by the mount as OTel names it: under a parameter's mount, in any case, in a strict or
+ * case-sensitive router, from a router mounted twice.
+ */
+const EXPRESS_AFTER_ROUTE_CASES: Case[] = [
+  // Where an error handler is at that mount too, the route's error it answered (OTel keeps the
+  // route's name) and a next() the middleware or a router there answered leave the same req.route
+  // and baseUrl: both keep the route's name (a limit for the next()).
+  ['/ehs/1', 503, '/ehs/:id'],
+  ['/ehs/1?pass', 200, '/ehs', '/ehs/:id'],
+  ['/api/legacy/1', 503, '/api/legacy/:id'],
+  ['/api/users', 200, '/api/users'],
+  ['/t/acme/files/1', 200, '/t/:tenant/files'],
+  ['/T/ACME/FILES/1', 200, '/t/:tenant/files'],
+  ['/p/files/1', 200, '/p/files'],
+  ['/q/files/1', 404, '/q/files/:id'],
+  ['/st/files/1/', 200, '/st/files'],
+  ['/cs/Files/1', 200, '/cs/Files'],
+  // Limits: an app given to a router (req.app stays that app, whose stack alone is walked) and a
+  // mounted app's middleware (the walk finds no route above it) keep the route's name.
+  ['/r2/ia/files/1', 200, '/r2/ia/files', '/files/:id'],
+  ['/sa/files/1', 200, '/sa/files', '/sa/files/:id'],
+];
+
+function expressAfterRouteApp(e: typeof express): express.Express {
+  const app = e();
+  app.set('env', 'test');
+  const send = (text: string) => (_req: unknown, res: express.Response) => {
+    res.send(text);
+  };
+  const pass: express.RequestHandler = (_req, _res, next) => next();
+  const eh = (_err: Error, _req: unknown, res: express.Response, _next: unknown) => {
+    res.status(503).send('eh');
+  };
+  app.get('/ehs/:id', (req, _res, next) => ('pass' in req.query ? next() : next(new Error('x'))));
+  app.use('/ehs', send('static'));
+  app.use('/ehs', eh);
+  app.get('/api/legacy/:id', (_req, _res, next) => next(new Error('x')));
+  const api = e.Router();
+  api.get('/users', send('users'));
+  app.use('/api', api);
+  app.use('/api', eh);
+  const tr = e.Router();
+  tr.get('/files/:id', pass);
+  app.use('/t/:tenant', tr);
+  app.use('/t/:tenant/files', send('t'));
+  const two = e.Router();
+  two.get('/files/:id', pass);
+  app.use('/p', two);
+  app.use('/q', two);
+  app.use('/p/files', send('p'));
+  const st = e.Router({ strict: true });
+  st.get('/files/:id/', pass);
+  app.use('/st', st);
+  app.use('/st/files', send('st'));
+  const cs = e.Router({ caseSensitive: true });
+  cs.get('/Files/:id', pass);
+  app.use('/cs', cs);
+  app.use('/cs/Files', send('cs'));
+  const ia = e();
+  ia.get('/files/:id', pass);
+  ia.use('/files', send('ia'));
+  const r2 = e.Router();
+  r2.use('/ia', ia);
+  app.use('/r2', r2);
+  const sa = e();
+  sa.use('/files', send('sa'));
+  app.get('/sa/files/:id', pass);
+  app.use('/sa', sa);
+  return app;
+}
+
 const EXPRESS: Array<[module: unknown, version: string]> = [
   [express, '5.3.0'],
   [express4, '4.22.3'],
@@ -475,6 +549,7 @@ const EXPRESS_TABLES: Array<
   ["a route's next() to the app's 404 page", EXPRESS_404_PAGE_CASES, express404PageApp],
   ['beside an app mounted at the root', EXPRESS_ROOT_APP_CASES, expressRootAppApp],
   ['a router shared by two apps', EXPRESS_SHARED_ROUTER_CASES, expressSharedRouterApps],
+  ["a route's next() to a mount below it", EXPRESS_AFTER_ROUTE_CASES, expressAfterRouteApp],
 ];
 
 for (const [module, version] of EXPRESS) {
