@@ -5,6 +5,7 @@ import {
   checkOtlpTlsFiles,
   type Env,
   type ExporterEndpoint,
+  exportTimeoutOverInterval,
   fetchableUrlSetting,
   integerSetting as integer,
   loadSettings,
@@ -12,11 +13,9 @@ import {
   maskableSecret,
   otlpSecretsOf,
   parseEnv,
-  periodicTimes,
   type Settings,
   SettingsError,
   sdkIntegerSetting,
-  sdkValueAsRead,
   secretsOf as settingsSecrets,
   timeoutSetting,
   urlSetting as url,
@@ -281,19 +280,6 @@ export function readDotenv(path = '.env'): Env {
 }
 
 /**
- * The SDK refuses an export timeout over the interval, so a service set so would exit at start
- * with the SDK's words; a timeout left at its default is bounded by the interval instead.
- */
-function checkExportTimeout(env: Env, interval: number | undefined): void {
-  // The reader's own reading (0, indefinite, and the default are bounded by the interval).
-  if (!periodicTimes(env).timeoutOverInterval) return;
-  throw new SettingsError(
-    'OTEL_METRIC_EXPORT_TIMEOUT',
-    `${sdkValueAsRead(env.OTEL_METRIC_EXPORT_TIMEOUT ?? '', 'ms')} is over OTEL_METRIC_EXPORT_INTERVAL (${interval ?? '60000, its default'}): a push may not outlast the interval between pushes`,
-  );
-}
-
-/**
  * The settings are read trimmed, the sampler by the SDK as written: ` traceidratio ` passed here
  * and sampled every trace there.
  */
@@ -310,7 +296,10 @@ function checkSamplerAsWritten(env: Env): void {
 export function loadConfig(env: Env = process.env): Config {
   const library = loadSettings(env);
   const s = parseEnv(schema, env);
-  checkExportTimeout(env, s.OTEL_METRIC_EXPORT_INTERVAL);
+  // A timeout set over the interval, which register cuts to it with a warning, is refused: the
+  // library's rule and words (0, indefinite, and the default are bounded by the interval).
+  const timeoutOverInterval = exportTimeoutOverInterval(env, 'stops');
+  if (timeoutOverInterval) throw timeoutOverInterval;
   checkSamplerAsWritten(env);
   checkOtelLists(env);
   checkOtelSwitches(env);

@@ -135,6 +135,7 @@ function readmeFiles(): Record<string, string> {
     'readme-api.mts': blockWith(root, 'snapshot();'),
     'readme-jobs.mts': blockWith(pkg, "'training'"),
     'readme-settings.mts': blockWith(pkg, 'loadSettings(process.env)'),
+    'readme-otel-settings.mts': blockWith(pkg, "exportTimeoutOverInterval(process.env, 'stops')"),
     'readme-shutdown.mts': blockWith(root, 'server.close();'),
     'readme-attributes.mts': blockWith(pkg, 'setAttributes(req, {'),
   };

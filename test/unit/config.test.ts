@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getNumberFromEnv, getStringListFromEnv } from '@opentelemetry/core';
 import { BasicTracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { otlpExporterTimeout, periodicTimes } from 'carbonscope';
+import { exportTimeoutOverInterval, otlpExporterTimeout, periodicTimes } from 'carbonscope';
 import { expect } from 'chai';
 import { withEnv } from '#library-tests/helpers/with-env.js';
 import {
@@ -599,6 +599,18 @@ describe('config', () => {
       ConfigError,
       /^OTEL_METRIC_EXPORT_TIMEOUT: 6000 ms is over OTEL_METRIC_EXPORT_INTERVAL \(5000\):/,
     );
+  });
+
+  // The service kept its own copy of the rule and its words: the library's is register's too.
+  it("refuses the export timeout over the interval by register's rule, in its words", () => {
+    for (const env of [
+      { OTEL_METRIC_EXPORT_TIMEOUT: '90000' },
+      { OTEL_METRIC_EXPORT_INTERVAL: '3e3', OTEL_METRIC_EXPORT_TIMEOUT: '0x1388' },
+    ]) {
+      const refusal = exportTimeoutOverInterval(env, 'stops');
+      expect(refusal, JSON.stringify(env)).to.be.instanceOf(ConfigError);
+      expect(() => loadConfig(env)).to.throw(ConfigError, refusal?.message);
+    }
   });
 
   it("takes the OTel spec's 0 timeouts (indefinite), as register does: the service started not", () => {

@@ -271,6 +271,7 @@ export {
 export type { AgentFactory } from './otel/sdk/index.js';
 export {
   checkOtlpTlsFiles,
+  exportTimeoutOverInterval,
   lastPushAgents,
   MIN_EXPORT_INTERVAL_MS,
   MissingSdkError,
@@ -280,7 +281,6 @@ export {
   periodicTimes,
   type SdkIntegerOptions,
   sdkIntegerSetting,
-  sdkValueAsRead,
   timeoutSetting,
 } from './otel/sdk/index.js';
 // For a program's one-line errors that quote a user's text (the service's start-up failures).

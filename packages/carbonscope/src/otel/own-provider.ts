@@ -46,6 +46,7 @@ import { PushedDeltas } from './pushed-deltas.js';
 import { SCOPE } from './scope.js';
 import {
   exporterPackages,
+  exportTimeoutOverInterval,
   gated,
   importAll,
   importSdk,
@@ -59,7 +60,6 @@ import {
   type PushMetricExporter,
   periodicTimes,
   sdkIntegerSetting,
-  sdkValueAsRead,
   timeoutSetting,
 } from './sdk/index.js';
 import { KNOWN_EXPORTERS, unknownExporterLines } from './unknown-exporters.js';
@@ -247,13 +247,9 @@ function tellChosenPort(server: Server, host: string, logger: Logger): void {
 
 /** The periodic reader's times (periodicTimes), with a word where the user's timeout was cut. */
 function readerTimes(env: Env, logger: Logger): PeriodicTimes {
-  const times = periodicTimes(env);
-  if (times.timeoutOverInterval) {
-    logger.warn(
-      `OTEL_METRIC_EXPORT_TIMEOUT: ${sdkValueAsRead(env.OTEL_METRIC_EXPORT_TIMEOUT ?? '', 'ms')} is over OTEL_METRIC_EXPORT_INTERVAL (${times.exportIntervalMillis}): the interval is used`,
-    );
-  }
-  return times;
+  const cut = exportTimeoutOverInterval(env, 'goesOn');
+  if (cut) logger.warn(cut.message);
+  return periodicTimes(env);
 }
 
 /** What every reader of one own provider shares. */

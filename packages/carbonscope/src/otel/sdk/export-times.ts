@@ -1,5 +1,5 @@
-import { checkedInteger, type Env, parseEnv } from '../../settings.js';
-import { type SdkIntegerOptions, sdkIntegerSetting } from './sdk-integer.js';
+import { checkedInteger, type Env, parseEnv, SettingsError } from '../../settings.js';
+import { type SdkIntegerOptions, sdkIntegerSetting, sdkValueAsRead } from './sdk-integer.js';
 
 /** How the OTLP exporters read their timeouts: one not finite and above 0 is their default. */
 export const OTLP_TIMEOUT_READING: SdkIntegerOptions = { positive: true, finite: true };
@@ -100,4 +100,33 @@ export function periodicTimes(env: Env): PeriodicTimes {
     timeoutOverInterval:
       timeout > exportIntervalMillis && Boolean(env.OTEL_METRIC_EXPORT_TIMEOUT?.trim()),
   };
+}
+
+/** What follows a timeout set over the interval: where the process goes on, and where it stops. */
+const OVER_INTERVAL = {
+  goesOn: 'the interval is used',
+  stops: 'a push may not outlast the interval between pushes',
+} as const;
+
+/**
+ * OTEL_METRIC_EXPORT_TIMEOUT set over OTEL_METRIC_EXPORT_INTERVAL (periodicTimes'
+ * timeoutOverInterval) as a SettingsError naming the timeout: its value as read, with its text
+ * where written otherwise (sdkValueAsRead), and the interval, marked where it is the default;
+ * undefined where it is not over. `then` says what the caller does about it: register cuts it to
+ * the interval and goes on (`goesOn`), the service will not start (`stops`). One wording for
+ * both, from settings already checked, as periodicTimes reads them.
+ */
+export function exportTimeoutOverInterval(
+  env: Env,
+  then: keyof typeof OVER_INTERVAL,
+): SettingsError | undefined {
+  const { exportIntervalMillis, timeoutOverInterval } = periodicTimes(env);
+  if (!timeoutOverInterval) return undefined;
+  const interval = env.OTEL_METRIC_EXPORT_INTERVAL?.trim()
+    ? `${exportIntervalMillis}`
+    : `${exportIntervalMillis}, its default`;
+  return new SettingsError(
+    'OTEL_METRIC_EXPORT_TIMEOUT',
+    `${sdkValueAsRead(env.OTEL_METRIC_EXPORT_TIMEOUT ?? '', 'ms')} is over OTEL_METRIC_EXPORT_INTERVAL (${interval}): ${OVER_INTERVAL[then]}`,
+  );
 }

@@ -5,6 +5,7 @@
 
 export { type AgentFactory, EXPORT_TIMED_OUT, otlpMetricsEndpoint } from './export-deadline.js';
 export {
+  exportTimeoutOverInterval,
   MIN_EXPORT_INTERVAL_MS,
   OTLP_TIMEOUTS,
   otlpExporterTimeout,

@@ -373,6 +373,20 @@ describe("register's own meter provider: its periodic readers' times", () => {
       'OTEL_METRIC_EXPORT_TIMEOUT: 600000 ms (0x927c0) is over OTEL_METRIC_EXPORT_INTERVAL (300000): the interval is used',
     ]);
   });
+
+  // The service's refusal said so; register's warning gave the 60000 alone, as if it were set.
+  it('says the interval is its default where it is unset, as the service does', async () => {
+    const lines: string[] = [];
+    const warn = (text: unknown) => lines.push(String(text));
+    const logger = { debug: () => {}, info: () => {}, warn, error: warn };
+    const env = { OTEL_METRICS_EXPORTER: 'console', OTEL_METRIC_EXPORT_TIMEOUT: '90000' };
+    const own = await startOwnProvider(env, logger);
+    if (!own) throw new Error('no provider started');
+    await own.handOver();
+    expect(lines).to.deep.equal([
+      'OTEL_METRIC_EXPORT_TIMEOUT: 90000 ms is over OTEL_METRIC_EXPORT_INTERVAL (60000, its default): the interval is used',
+    ]);
+  });
 });
 
 /**

@@ -1,6 +1,10 @@
 import { getNumberFromEnv } from '@opentelemetry/core';
 import { expect } from 'chai';
-import { otlpExporterTimeout, periodicTimes } from '../../../../src/index.js';
+import {
+  exportTimeoutOverInterval,
+  otlpExporterTimeout,
+  periodicTimes,
+} from '../../../../src/index.js';
 import { SettingsError } from '../../../../src/settings.js';
 import { withEnv } from '../../../helpers/with-env.js';
 
@@ -152,5 +156,40 @@ describe('periodicTimes: one reading of the reader settings, for register and th
       timeoutOverInterval: true,
     });
     expect(times({ OTEL_METRIC_EXPORT_TIMEOUT: ' 2000 ' }).exportTimeoutMillis).to.equal(2000);
+  });
+});
+
+describe("exportTimeoutOverInterval: register's warning and the service's refusal, one rule", () => {
+  const over = { OTEL_METRIC_EXPORT_INTERVAL: '5000', OTEL_METRIC_EXPORT_TIMEOUT: '9000' };
+
+  it('is undefined where periodicTimes flags nothing: unset, 0, the default over a short interval', () => {
+    for (const env of [
+      {},
+      { OTEL_METRIC_EXPORT_INTERVAL: '5000' },
+      { OTEL_METRIC_EXPORT_INTERVAL: '5000', OTEL_METRIC_EXPORT_TIMEOUT: '0' },
+      { OTEL_METRIC_EXPORT_INTERVAL: '5000', OTEL_METRIC_EXPORT_TIMEOUT: '5000' },
+    ]) {
+      expect(periodicTimes(env).timeoutOverInterval, JSON.stringify(env)).to.equal(false);
+      expect(exportTimeoutOverInterval(env, 'stops'), JSON.stringify(env)).to.equal(undefined);
+    }
+  });
+
+  it('names the timeout as read and the interval, then what the caller does about it', () => {
+    const cut = exportTimeoutOverInterval(over, 'goesOn');
+    expect(cut).to.be.instanceOf(SettingsError);
+    expect(cut?.variable).to.equal('OTEL_METRIC_EXPORT_TIMEOUT');
+    expect(cut?.message).to.equal(
+      'OTEL_METRIC_EXPORT_TIMEOUT: 9000 ms is over OTEL_METRIC_EXPORT_INTERVAL (5000): the interval is used',
+    );
+    expect(exportTimeoutOverInterval(over, 'stops')?.message).to.equal(
+      'OTEL_METRIC_EXPORT_TIMEOUT: 9000 ms is over OTEL_METRIC_EXPORT_INTERVAL (5000): a push may not outlast the interval between pushes',
+    );
+  });
+
+  it('gives the text where written otherwise, and marks an unset interval as the default', () => {
+    const env = { OTEL_METRIC_EXPORT_INTERVAL: ' ', OTEL_METRIC_EXPORT_TIMEOUT: '0x15f90' };
+    expect(exportTimeoutOverInterval(env, 'goesOn')?.message).to.equal(
+      'OTEL_METRIC_EXPORT_TIMEOUT: 90000 ms (0x15f90) is over OTEL_METRIC_EXPORT_INTERVAL (60000, its default): the interval is used',
+    );
   });
 });

@@ -1,6 +1,7 @@
 import { getNumberFromEnv } from '@opentelemetry/core';
 import { expect } from 'chai';
-import { sdkIntegerSetting, sdkValueAsRead } from '../../../../src/index.js';
+// sdkValueAsRead is the library's own, for its messages: not of the public index.
+import { sdkIntegerSetting, sdkValueAsRead } from '../../../../src/otel/sdk/index.js';
 import { parseEnv, SettingsError } from '../../../../src/settings.js';
 import { withEnv } from '../../../helpers/with-env.js';
 
