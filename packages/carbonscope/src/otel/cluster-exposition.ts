@@ -8,7 +8,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { dirname } from 'node:path';
 import type { Logger } from '../log.js';
-import type { Env } from '../settings.js';
+import { checkedInteger, type Env } from '../settings.js';
 import { isAncestor } from './ancestry.js';
 import {
   type AnswererNames,
@@ -51,10 +51,13 @@ const PRIMARY_FOLDER = 'CARBONSCOPE_CLUSTER_FOLDER';
  */
 const PRIMARY_ENDPOINT = 'CARBONSCOPE_CLUSTER_ENDPOINT';
 
-/** The Prometheus endpoint `env` names, as the variables say it (their defaults where unset). */
+/**
+ * The Prometheus endpoint `env` names, as the variables say it (their defaults where unset), its
+ * port as read: a child told `0x24f8` or `+9464` is told its parent's 9464.
+ */
 function endpointOf(env: Env): string {
   const host = env.OTEL_EXPORTER_PROMETHEUS_HOST?.trim() || 'localhost';
-  return `${host}:${env.OTEL_EXPORTER_PROMETHEUS_PORT?.trim() || '9464'}`;
+  return `${host}:${checkedInteger(env, 'OTEL_EXPORTER_PROMETHEUS_PORT', 9464)}`;
 }
 
 /**

@@ -10,14 +10,7 @@ import { hostPort, listenHost } from '../listen-host.js';
 import { type Logger, redactionList, redactSecrets } from '../log.js';
 import { nodeHttp } from '../node-http.js';
 import { isPm2ClusterWorker } from '../pm2.js';
-import {
-  checkedInteger,
-  type Env,
-  envSecretsOf,
-  integerSetting,
-  parseEnv,
-  urlSetting,
-} from '../settings.js';
+import { checkedInteger, type Env, envSecretsOf, parseEnv, urlSetting } from '../settings.js';
 import type { PushedBefore } from './binding/index.js';
 import {
   apiGlobals,
@@ -138,7 +131,11 @@ const PERIODIC = {
 const SCHEMAS: Readonly<Record<string, Record<string, z.ZodType>>> = {
   prometheus: {
     OTEL_EXPORTER_PROMETHEUS_HOST: z.string().optional(),
-    OTEL_EXPORTER_PROMETHEUS_PORT: integerSetting(0, 65_535).optional(),
+    // In any form the exporter (0.2xx) takes, as its Number() reads it: +9464, 0x24f8, 9464.0.
+    // 0 is a port the OS picks, where the exporter takes its default: carbonscope serves it.
+    OTEL_EXPORTER_PROMETHEUS_PORT: sdkIntegerSetting(0, 65_535, {
+      reader: 'the Prometheus exporter',
+    }).optional(),
   },
   otlp: {
     ...PERIODIC,

@@ -11,6 +11,11 @@ export interface SdkIntegerOptions {
   finite?: boolean;
   /** Infinity is accepted too: the SDK reads it as no limit (the span limits). */
   infinity?: boolean;
+  /**
+   * Who reads it, for the refusal: `the SDK` unless said. The Prometheus exporter reads its port
+   * itself (`Number()` of the text, NaN and 0 its default), not with getNumberFromEnv.
+   */
+  reader?: string;
 }
 
 /**
@@ -33,7 +38,7 @@ function sdkReading(n: number, { positive, finite }: SdkIntegerOptions): string 
  * `1_000`, `abc`), and Infinity unless `infinity`.
  */
 export const sdkIntegerSetting = (min: number, max: number, options: SdkIntegerOptions = {}) => {
-  const { infinity = false } = options;
+  const { infinity = false, reader = 'the SDK' } = options;
   const expected = `expected a whole number, from ${min} to ${max}${infinity ? ', or Infinity for no limit' : ''}`;
   return z.string().transform((text, ctx) => {
     const n = Number(text);
@@ -43,7 +48,7 @@ export const sdkIntegerSetting = (min: number, max: number, options: SdkIntegerO
     ) {
       return n;
     }
-    ctx.addIssue({ code: 'custom', message: `${expected}; the SDK ${sdkReading(n, options)}` });
+    ctx.addIssue({ code: 'custom', message: `${expected}; ${reader} ${sdkReading(n, options)}` });
     return z.NEVER;
   });
 };

@@ -167,6 +167,10 @@ describe('a Node child forked outside a cluster, told that a process above it se
     expect(parentServes(told(process.ppid))).to.equal(true);
     expect(parentServes(told(process.pid))).to.equal(false);
     expect(parentServes(told(process.ppid, '9465'))).to.equal(false);
+    // The port as read, as register listens on it: the text alone took 0x24f8 for another port.
+    for (const port of ['0x24f8', '+9464', '9464.0', ' 9464 ']) {
+      expect(parentServes(told(process.ppid, port)), port).to.equal(true);
+    }
     expect(parentServes({ CARBONSCOPE_CLUSTER_PRIMARY: String(process.ppid) })).to.equal(false);
   });
 
