@@ -175,16 +175,32 @@ export class IntensityService implements GridIntensity {
   }
 
   async current(zone: string = this.defaultZone): Promise<IntensityReading> {
-    const memo = this.memos.get(zone);
-    const now = this.options.now();
-    if (memo !== undefined && this.clock() < memo.validUntil && !asksAgain(memo, now)) {
-      this.options.onZoneUsed?.(zone);
-      return now > memo.staleUntil ? this.switched(zone, memo, now) : this.aged(memo, now);
-    }
+    const atHand = this.currentAtHand(zone);
+    if (atHand !== undefined) return atHand;
     checkZone(zone);
     const reading = await this.lookup(zone);
     this.options.onZoneUsed?.(zone);
     return reading;
+  }
+
+  /**
+   * current()'s answer where it needs no lookup, at once: the zone's answer is remembered and
+   * still valid (what current() gives then, with the same metric and log lines); undefined where
+   * current() would look up. For a route that answers without an await when it can.
+   */
+  currentAtHand(zone: string = this.defaultZone): IntensityReading | undefined {
+    const memo = this.memos.get(zone);
+    if (memo === undefined) return undefined;
+    // A fixed value, or an average without a key, is valid for good and never ages: no clock
+    // is read (the monotonic one makes an array per read).
+    if (memo.validUntil === Number.POSITIVE_INFINITY && !hasAge(memo)) {
+      this.options.onZoneUsed?.(zone);
+      return memo.reading;
+    }
+    const now = this.options.now();
+    if (this.clock() >= memo.validUntil || asksAgain(memo, now)) return undefined;
+    this.options.onZoneUsed?.(zone);
+    return now > memo.staleUntil ? this.switched(zone, memo, now) : this.aged(memo, now);
   }
 
   peek(zone: string = this.defaultZone): IntensityReading | undefined {
@@ -675,6 +691,14 @@ export class IntensityService implements GridIntensity {
  */
 function asksAgain(memo: Memo, now: number): boolean {
   return now > memo.staleUntil && isLive(memo);
+}
+
+/**
+ * The memo's answer can change with time: an Electricity Maps value ages (aged) and has an age
+ * limit (staleUntil); every other source is the same answer until the memo expires.
+ */
+function hasAge(memo: Memo): boolean {
+  return memo.reading.source === 'electricity-maps' || memo.staleUntil !== Number.POSITIVE_INFINITY;
 }
 
 /** The memo holds a good Electricity Maps answer, not a last good value or an average. */

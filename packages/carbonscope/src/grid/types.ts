@@ -52,6 +52,11 @@ export interface GridIntensity {
   readonly defaultZone: string;
   /** The best answer the fallback chain has; rejects only for an invalid or unknown zone. */
   current(zone?: string): Promise<IntensityReading>;
+  /**
+   * current()'s answer when it needs no lookup, without a promise; undefined when current()
+   * would look up (an optional fast path: a caller falls back to current()).
+   */
+  currentAtHand?(zone?: string): IntensityReading | undefined;
   /** The last answer for a zone without I/O, for hot paths such as the meter's sample. */
   peek(zone?: string): IntensityReading | undefined;
   history(zone?: string): Promise<IntensityHistory>;

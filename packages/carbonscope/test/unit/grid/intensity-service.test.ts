@@ -1396,6 +1396,67 @@ describe('grid: intensity service (fallback chain)', () => {
     });
   });
 
+  describe('currentAtHand (a route’s answer without an await)', () => {
+    it('gives what current() gives once a lookup is remembered, and undefined where one is due', async () => {
+      const grid = service();
+      expect(grid.currentAtHand(), 'nothing remembered yet').to.equal(undefined);
+      const looked = await grid.current();
+      expect(grid.currentAtHand()).to.equal(looked);
+      clock += 1500;
+      const later = grid.currentAtHand();
+      expect(later, 'aged as current() ages it').to.deep.equal(await grid.current());
+      expect(later?.ageSeconds).to.equal(looked.ageSeconds + 1);
+      expect(stub.calls).to.have.length(1);
+      clock += TTL_S * 1000;
+      expect(grid.currentAtHand(), 'the TTL ran out: current() looks up').to.equal(undefined);
+      await grid.current();
+      expect(stub.calls).to.have.length(2);
+    });
+
+    it('counts the zone for the gauge as current() does, and knows no zone it did not look up', async () => {
+      const used: string[] = [];
+      const grid = new IntensityService({
+        defaultZone: 'DE',
+        cacheTtlMs: TTL_S * 1000,
+        now: () => clock,
+        clock: () => clock,
+        logger,
+        onZoneUsed: (zone) => used.push(zone),
+      });
+      await grid.current('FR');
+      expect(grid.currentAtHand('FR')).to.deep.equal(await grid.current('FR'));
+      expect(grid.currentAtHand('not a zone')).to.equal(undefined);
+      expect(grid.currentAtHand('DE')).to.equal(undefined);
+      expect(used).to.deep.equal(['FR', 'FR', 'FR']);
+    });
+
+    // Every request of /carbon_intensity asks: the monotonic clock makes an array per read.
+    it('reads no clock for an answer valid for good (an average without a key, a fixed value)', async () => {
+      for (const fixedIntensity of [undefined, 56]) {
+        let reads = 0;
+        const grid = new IntensityService({
+          defaultZone: 'DE',
+          fixedIntensity,
+          cacheTtlMs: TTL_S * 1000,
+          now: () => {
+            reads++;
+            return clock;
+          },
+          clock: () => {
+            reads++;
+            return clock;
+          },
+          logger,
+        });
+        const first = await grid.current();
+        reads = 0;
+        expect(await grid.current()).to.equal(first);
+        expect(grid.currentAtHand()).to.equal(first);
+        expect(reads, `fixed ${fixedIntensity}`).to.equal(0);
+      }
+    });
+  });
+
   describe('peek (the meter’s hot path)', () => {
     it('never throws and returns undefined for what it cannot know', () => {
       const grid = service();
