@@ -36,6 +36,8 @@ describe('GET /carbon_intensity (app + local Electricity Maps stub)', () => {
   const seen: string[] = [];
   const open: Array<{ server: Listening; metrics: TestMetrics }> = [];
   let clock: number;
+  /** The grid of the last start(). */
+  let started: ReturnType<typeof createGridIntensity> | undefined;
 
   async function start(env: Record<string, string> = {}): Promise<string> {
     const config = loadConfig({
@@ -52,6 +54,7 @@ describe('GET /carbon_intensity (app + local Electricity Maps stub)', () => {
       clock: () => clock,
       retry: { retries: 1, baseDelayMs: 1, maxDelayMs: 2 },
     });
+    started = grid;
     registerGridMetrics(metrics.meter, grid.defaultZone, grid.reportedZones, grid);
     const app = createApp({
       config,
@@ -110,6 +113,25 @@ describe('GET /carbon_intensity (app + local Electricity Maps stub)', () => {
     expect(stub.calls).to.deep.equal([
       { path: '/v3/carbon-intensity/latest', zone: 'DE', token: KEY },
     ]);
+  });
+
+  // The route takes a remembered answer from currentAtHand(), without current()'s promise.
+  it('answers a remembered reading without calling current() again, as JSON and as a page', async () => {
+    const url = await start();
+    const grid = started;
+    if (grid === undefined) throw new Error('start() made no grid');
+    let lookups = 0;
+    const current = grid.current.bind(grid);
+    grid.current = (zone) => {
+      lookups++;
+      return current(zone);
+    };
+    const first = JSON.parse((await get(`${url}/carbon_intensity`)).text);
+    expect(JSON.parse((await get(`${url}/carbon_intensity`)).text)).to.deep.equal(first);
+    const res = await get(`${url}/carbon_intensity`, 'text/html,application/xhtml+xml');
+    expect(res.text).to.include('<strong id="intensity">322</strong>');
+    expect(lookups, 'only the first request looked up').to.equal(1);
+    expect(stub.calls).to.have.length(1);
   });
 
   it('takes ?zone=, upper-casing it', async () => {
