@@ -1,4 +1,4 @@
-import type { EnergySample, ScopeTotals } from '../energy/index.js';
+import { type EnergySample, NO_PROCESS_CPU, type ScopeTotals } from '../energy/index.js';
 import type { Env } from '../settings.js';
 import { spanText } from '../span-text.js';
 import { MONITOR_HELP, parseMonitorArgs } from './args.js';
@@ -139,8 +139,7 @@ export async function monitorCommand(
     options,
     args,
     env,
-    processCpu: () => 0, // the machine is measured, no process in particular
-    wholeMachine: true,
+    processCpu: NO_PROCESS_CPU, // the machine is measured, no process in particular
     // So its process scope is no measurement: --otlp would push 0 J for it.
     processMeasured: () => false,
     defaultIntervalMs: DEFAULT_MONITOR_INTERVAL_MS,

@@ -258,10 +258,8 @@ export interface SessionOptions {
   /** The command line as given (after the command name), whose URLs' credentials are masked. */
   args: readonly string[];
   env: Env;
-  /** What the process scope measures (the command's tree for `run`). */
+  /** What the process scope measures: `run`'s command tree; none (NO_PROCESS_CPU) for `monitor`. */
   processCpu: ProcessCpuReader;
-  /** No process is measured, the machine as a whole (`monitor`; CarbonscopeOptions'). */
-  wholeMachine?: boolean;
   /** The command's share of the GPUs' energy (`run`: nvidia-smi pmon). */
   gpuShares?: GpuShareReader;
   /**
@@ -396,7 +394,6 @@ export async function openSession(o: SessionOptions): Promise<Session> {
     logger,
     processCpu: o.processCpu,
     ...(o.gpuShares ? { gpuShares: o.gpuShares } : {}),
-    ...(o.wholeMachine ? { wholeMachine: true } : {}),
     ...(o.bootClock ? { bootClock: o.bootClock } : {}),
     ...(o.select ? { select: o.select } : {}),
   });

@@ -51,6 +51,7 @@ export {
   eventLoopIdle,
   type HostCpuReader,
   monotonicClock,
+  NO_PROCESS_CPU,
   ownProcessCpu,
   ownProcessCpuMs,
   type ProcessCpuReader,

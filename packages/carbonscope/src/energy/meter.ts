@@ -40,8 +40,6 @@ export interface EnergyMeterOptions {
   timer: Timer;
   hostCpu: HostCpuReader;
   processCpu: ProcessCpuReader;
-  /** No process is measured, the machine as a whole (SamplerOptions.wholeMachine). */
-  wholeMachine?: boolean;
   /** The children's CPU (SamplerOptions.childCpu); closed at stop(). */
   childCpu?: ChildCpuReader;
   /** The process's share of the GPUs' energy (SamplerOptions.gpuShares); closed at stop(). */
@@ -104,7 +102,6 @@ export class EnergyMeter {
       onProbeError: (what, err) => this.warnOnce(what, err, what),
       onHostCpuFloor: (message) => this.sayOnce('host-cpu-floor', `energy meter: ${message}`),
       ...(o.gpuShares ? { gpuShares: o.gpuShares } : {}),
-      ...(o.wholeMachine ? { wholeMachine: true } : {}),
     });
   }
 

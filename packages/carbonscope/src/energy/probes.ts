@@ -42,6 +42,13 @@ export const ownProcessCpuMs = (): number => {
   return (user + system) / 1000;
 };
 
+/**
+ * The reader of a meter that measures no process, the machine as a whole (`carbonscope
+ * monitor`): 0 always. The sampler tells it by identity, so that where the host's CPU time is
+ * unread its warning says what stands in (an idle host), not a measured process that is none.
+ */
+export const NO_PROCESS_CPU: ProcessCpuReader = () => 0;
+
 /** This process's own CPU time: all threads, libuv pool and onnxruntime's threads included. */
 export const ownProcessCpu: ProcessCpuReader = () => {
   const { user, system } = process.cpuUsage();

@@ -3,7 +3,7 @@ import type { IntensityReading } from '../grid/index.js';
 import { type AttributionMode, processShare } from './attribution.js';
 import type { EarlyBaseline } from './early-baseline.js';
 import type { GpuShareReader } from './gpu-share/index.js';
-import type { Clock, HostCpuReader, ProcessCpuReader } from './probes.js';
+import { type Clock, type HostCpuReader, NO_PROCESS_CPU, type ProcessCpuReader } from './probes.js';
 import { RateWindow } from './rate-window.js';
 import {
   type EnergyReading,
@@ -108,11 +108,6 @@ export interface SamplerOptions {
   /** Called at each tick the host's CPU time is unread, with what is used instead. */
   onHostCpuFloor: (message: string) => void;
   /**
-   * No process is measured, the machine as a whole (`carbonscope monitor`, whose processCpu reads
-   * 0): an unread host's CPU is then taken as idle, and onHostCpuFloor says so.
-   */
-  wholeMachine?: boolean;
-  /**
    * The process's share of each GPU of one GPU source (`carbonscope run`: nvidia-smi pmon);
    * without it, GPU energy is the host's only.
    */
@@ -121,7 +116,10 @@ export interface SamplerOptions {
 
 const NO_HOST_CPU: HostCpuDelta = { activeSeconds: 0, totalSeconds: 0, cpus: 0 };
 
-/** What stands in for an unread host's busy CPU time, with a measured process and without. */
+/**
+ * What stands in for an unread host's busy CPU time, with a measured process and without one
+ * (processCpu NO_PROCESS_CPU).
+ */
 const PROCESS_FLOOR =
   "the host's busy CPU time is taken as the measured process's own, a floor (the rest of the " +
   'machine is not seen)';
@@ -492,9 +490,8 @@ export class Sampler {
    * process, whose CPU time (/proc/self, /proc/<pid> of the command's tree) still reads.
    */
   private hostCpuFloor(delta: HostCpuDelta, seconds: number, processCpuSeconds: number) {
-    this.o.onHostCpuFloor(
-      `${delta.unread}: ${this.o.wholeMachine ? NO_PROCESS_FLOOR : PROCESS_FLOOR}`,
-    );
+    const floor = this.o.processCpu === NO_PROCESS_CPU ? NO_PROCESS_FLOOR : PROCESS_FLOOR;
+    this.o.onHostCpuFloor(`${delta.unread}: ${floor}`);
     const totalSeconds = seconds * Math.max(1, delta.cpus);
     const activeSeconds = Math.min(processCpuSeconds, totalSeconds);
     return { ...delta, activeSeconds, totalSeconds };

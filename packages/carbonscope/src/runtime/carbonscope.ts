@@ -118,11 +118,6 @@ export interface CarbonscopeOptions {
   /** What the process scope measures: this process by default (the CLI passes a child tree). */
   processCpu?: ProcessCpuReader;
   /**
-   * With a processCpu that reads 0: no process is measured, the machine as a whole (`carbonscope
-   * monitor`), as a warning where the host's CPU time cannot be read says.
-   */
-  wholeMachine?: boolean;
-  /**
    * The process's share of the GPUs' energy (`carbonscope run` passes nvidia-smi pmon's); GPU
    * energy is the host's only without it.
    */
@@ -515,7 +510,6 @@ export class Carbonscope implements OperationTracker {
       // Asked only as a child is spawned, by when the tracker exists.
       ...childCpuOf(options, logger, () => tracker.childAccount()),
       ...(options.gpuShares ? { gpuShares: options.gpuShares } : {}),
-      ...(options.wholeMachine ? { wholeMachine: true } : {}),
       onBaseline: () => {
         tracker.baseline(sources.host.estimated);
         tracker.meterStarted();

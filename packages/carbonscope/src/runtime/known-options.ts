@@ -92,7 +92,6 @@ export const STARTED_OPTIONS = {
   trackRequests: true,
   grid: true,
   processCpu: true,
-  wholeMachine: true,
   gpuShares: true,
   hostCpu: true,
   clock: true,

@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import {
   type GpuShareReader,
   MAX_RUNNING,
+  NO_PROCESS_CPU,
   type OperationFootprint,
   PmonParser,
   PmonShares,
@@ -992,6 +993,35 @@ describe('energy meter', () => {
       "the host's busy CPU time is taken as the measured process's own, a floor",
     );
     await r.metrics.shutdown();
+  });
+
+  // The wording came from a wholeMachine option threaded through five layers: the reader that
+  // measures no process says it now, and nothing else does.
+  it('host CPU time unread with no process measured (monitor): an idle host, said so', async () => {
+    const clock = new ScriptedClock(10_000);
+    const { logger, lines } = memoryLogger();
+    const host = constantSource(10, { name: 'estimate' });
+    const unread = 'cannot read /proc/stat (ENOENT) and os.cpus() lists no CPU';
+    const cs = await Carbonscope.create({
+      settings: testConfig(),
+      logger,
+      grid: new StubGrid(intensityReading('DE', 400)),
+      sources: { host, gpus: [] },
+      clock: clock.now,
+      timer: new ManualTimer(),
+      hostCpu: () => ({ activeSeconds: 0, totalSeconds: 0, cpus: 2, unread }),
+      processCpu: NO_PROCESS_CPU,
+    });
+    await cs.start();
+    clock.advance(1000);
+    cs.meter.sampleNow();
+    expect(host.ticks.at(-1)?.hostCpu).to.include({ activeSeconds: 0, totalSeconds: 2 });
+    const warnings = lines.map((l) => String(l.msg)).filter((msg) => msg.includes(unread));
+    expect(warnings).to.deep.equal([
+      `energy meter: ${unread}: no process is measured, so the host's CPU is taken as idle: an ` +
+        'estimated CPU power is its idle one, a floor (the load of the machine is not seen)',
+    ]);
+    await cs.stop();
   });
 
   it('survives a failing source and a process CPU reader that goes down, logging once', async () => {
