@@ -4,7 +4,6 @@ import { spanText } from '../span-text.js';
 import { MONITOR_HELP, parseMonitorArgs } from './args.js';
 import { boundedLines } from './bounded-lines.js';
 import { finish } from './finish.js';
-import { hostCpuReadEach } from './host-cpu-read.js';
 import { outputClosed } from './output.js';
 import { openSession, startMeter } from './session.js';
 import { MONITOR_STOP_SIGNALS, type StopSignals, takeStopSignals } from './stop-signals.js';
@@ -24,7 +23,6 @@ export function formatMonitorLine(
   sample: EnergySample,
   totalJoules: number,
   totalGrams: number,
-  cpuRead = true,
 ): string {
   // The machine's clock, as `date` and CodeCarbon's log lines: zoneNotes says its zone.
   const time = [at.getHours(), at.getMinutes(), at.getSeconds()]
@@ -42,7 +40,8 @@ export function formatMonitorLine(
     : '';
   const soFar = `${formatEnergy(totalJoules)} so far${estimatedPart(sample.totals.host, totalJoules)}`;
   // Where the host's CPU time was not read, its stand-in is monitor's own process: none, 0 %.
-  const cpu = cpuRead ? `${(sample.hostUtilization * 100).toFixed(0)}%` : 'not read';
+  const cpu =
+    sample.hostCpuReadMs > 0 ? `${(sample.hostUtilization * 100).toFixed(0)}%` : 'not read';
   return `${time}  ${power}  · ${soFar}${grams}  · CPU ${cpu}\n`;
 }
 
@@ -148,11 +147,10 @@ export async function monitorCommand(
   const { meter } = session;
   const zoneNote = zoneNotes();
   const line = boundedLines(process.stderr);
-  const cpuRead = hostCpuReadEach();
   meter.onSample((sample) => {
     const totals = sample.totals.host;
     const at = new Date();
-    const text = formatMonitorLine(at, sample, totals.joules, totals.grams, cpuRead(sample));
+    const text = formatMonitorLine(at, sample, totals.joules, totals.grams);
     line(zoneNote(at) + text);
   });
   await startMeter(meter);

@@ -238,7 +238,7 @@ export interface Session {
    */
   suspendedMs(): number;
   /**
-   * Host CPU busy share averaged over the samples so far whose CPU time was read, 0..100; null
+   * Host CPU busy share over the time so far whose CPU time was read (HostCpuMean), 0..100; null
    * before any such sample.
    */
   cpuUtilizationPercent(): number | null;

@@ -226,7 +226,8 @@ export function createHostCpuReader(options: HostCpuReaderOptions = {}): () => H
       prevActive = now.active;
       prevTotal = now.total;
       last = { activeSeconds: 0, totalSeconds: 0, cpus, unread: noBaseline };
-      return last;
+      // Not in `last`: a miss it then stands in for is no baseline.
+      return { ...last, baseline: true };
     }
     const spans = missed + 1;
     missed = 0;

@@ -144,6 +144,8 @@ export class Sampler {
   private seq = 0;
   /** Replaced, not changed, at each interval it grows: a sample handed out keeps its own. */
   private hostCpuStandIns: HostCpuStandIns | undefined;
+  /** Ms of the intervals a stand-in gave since the host CPU reader last read (its baseline). */
+  private hostCpuUnreadMs = 0;
   private lastMs = 0;
   private lastBootMs: number | undefined;
   /** The process's and its children's cumulative CPU seconds at the last sample. */
@@ -199,6 +201,7 @@ export class Sampler {
     const childCpuSeconds = this.cpuDelta('child', this.o.childCpu);
     const processCpuSeconds = this.cpuDelta('process', this.o.processCpu) + childCpuSeconds;
     const hostCpu = this.hostCpuOver(seconds, processCpuSeconds);
+    const hostCpuReadMs = this.hostCpuReadOver(elapsedMs, hostCpu);
     const share = processShare(o.attribution, processCpuSeconds, hostCpu);
     // Idle power (a modelled constant) has no active part: `dynamic` gives the process none of
     // it, `proportional` its busy-time share like every other joule.
@@ -399,6 +402,7 @@ export class Sampler {
       processShare: share,
       hostUtilization: hostUtilization(hostCpu),
       ...(this.hostCpuStandIns ? { hostCpuStandIns: this.hostCpuStandIns } : {}),
+      hostCpuReadMs,
       processCpuSeconds,
       ...(childCpuSeconds > 0 ? { childCpuSeconds } : {}),
       intensity,
@@ -482,6 +486,21 @@ export class Sampler {
     if (delta.unread !== undefined) return this.hostCpuFloor(delta, seconds, processCpuSeconds);
     if (delta.totalSeconds > 0 || !(delta.cpus > 0)) return delta;
     return { ...delta, totalSeconds: seconds * delta.cpus };
+  }
+
+  /**
+   * The ms of host CPU time an interval's reading covers (EnergySample.hostCpuReadMs): the reader
+   * spreads what it reads after misses over the calls since its last read, so that read covers
+   * the intervals a stand-in gave since then, but none before its baseline (HostCpuDelta).
+   */
+  private hostCpuReadOver(elapsedMs: number, delta: HostCpuDelta): number {
+    if (delta.standIn === undefined && delta.unread === undefined) {
+      const readMs = this.hostCpuUnreadMs + elapsedMs;
+      this.hostCpuUnreadMs = 0;
+      return readMs;
+    }
+    this.hostCpuUnreadMs = delta.baseline ? 0 : this.hostCpuUnreadMs + elapsedMs;
+    return 0;
   }
 
   /**

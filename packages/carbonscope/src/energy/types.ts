@@ -120,6 +120,12 @@ export interface EnergySample {
   readonly hostUtilization: number;
   /** Intervals since the start that a stand-in gave the host CPU time of; absent while none. */
   readonly hostCpuStandIns?: HostCpuStandIns;
+  /**
+   * Ms of host CPU time that hostUtilization was read over: 0 where a stand-in gave it, else
+   * elapsedMs and, after intervals a stand-in gave since the reader's last read, theirs too (a
+   * read after a gap holds their CPU time: hostUtilization is then their average with its own).
+   */
+  readonly hostCpuReadMs: number;
   /** CPU seconds the measured process used in this interval. */
   readonly processCpuSeconds: number;
   /**

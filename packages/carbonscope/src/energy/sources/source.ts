@@ -31,6 +31,12 @@ export interface HostCpuDelta {
    * (/proc/stat failing after a read got through): the figures of the interval rest on it.
    */
   standIn?: string;
+  /**
+   * Set, with `unread`, on the read that made the reader's baseline where none could be made
+   * before: the next delta counts from here. A read after misses (a `standIn`, or an `unread`
+   * after the baseline) holds their CPU time, its figures the average over them and its own.
+   */
+  baseline?: true;
 }
 
 /** What the meter hands every source on each tick. */

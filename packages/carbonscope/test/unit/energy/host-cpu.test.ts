@@ -293,12 +293,14 @@ describe('energy/host-cpu', () => {
       unread: '/proc/stat: EMFILE',
     });
     // The first read that gets through is only a baseline: still the floor, not an idle host
-    // (it gave 0 busy seconds, and the estimate modelled an idle host for that interval).
+    // (it gave 0 busy seconds, and the estimate modelled an idle host for that interval). Marked
+    // as the baseline: the next delta covers no interval before it.
     expect(out.first).to.deep.equal({
       activeSeconds: 0,
       totalSeconds: 0,
       cpus: 2,
       unread: '/proc/stat: EMFILE',
+      baseline: true,
     });
     expect(out.after.totalSeconds).to.be.greaterThan(0);
     expect(out.after.totalSeconds).to.be.below(10);

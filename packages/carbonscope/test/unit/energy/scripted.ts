@@ -185,6 +185,7 @@ export function sampleAt(
     processEmbodiedGrams,
     processShare: 0,
     hostUtilization: 0,
+    hostCpuReadMs: elapsedMs,
     processCpuSeconds,
     intensity: null,
     gramsPerJoule,
