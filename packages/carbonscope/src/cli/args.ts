@@ -561,9 +561,10 @@ ${commonHelp('1s')}
 export const MONITOR_HELP = `Usage: carbonscope monitor [options]
 
 Samples the power of the whole machine, prints a line per interval on stderr, and prints a
-summary when stopped (Ctrl-C, SIGTERM, SIGHUP or --duration). Exits 0, also where the reader of
-stdout goes away (| head); 1 when the CSV or --json cannot be written or the last --otlp push
-fails; 2 for a usage error or an invalid setting.
+summary when stopped (Ctrl-C, SIGTERM, SIGHUP, SIGQUIT, SIGUSR2 or --duration; SIGUSR1 starts
+Node's inspector, and monitor goes on). Exits 0, also where the reader of stdout goes away
+(| head); 1 when the CSV or --json cannot be written or the last --otlp push fails; 2 for a
+usage error or an invalid setting.
 
 ${commonHelp(
   '10s',

@@ -5,11 +5,11 @@ let stopAsked = false;
 
 /**
  * Resolves once `stream` has written all it was given (or failed: its reader left), or once the
- * CLI is asked to stop (Ctrl-C, SIGTERM, SIGHUP) while it waits, this wait or an earlier one. A
- * reader that pauses (a pager not scrolled yet, `| (sleep 5; cat)`) gets it all, however long it
- * takes: a limit on the wait lost what Node still queued, the summary with it. A supervisor that
- * never reads the stderr it gave held the CLI here, its figures written, and its SIGTERM did
- * nothing (a SIGKILL ended it): that stop now ends the wait, with the CLI's status.
+ * CLI is asked to stop (MONITOR_STOP_SIGNALS: Ctrl-C, SIGTERM...) while it waits, this wait or an
+ * earlier one. A reader that pauses (a pager not scrolled yet, `| (sleep 5; cat)`) gets it all,
+ * however long it takes: a limit on the wait lost what Node still queued, the summary with it. A
+ * supervisor that never reads the stderr it gave held the CLI here, its figures written, and its
+ * SIGTERM did nothing (a SIGKILL ended it): that stop now ends the wait, with the CLI's status.
  */
 export function drainedOrStopped(stream: NodeJS.WritableStream): Promise<void> {
   return new Promise((resolve) => {

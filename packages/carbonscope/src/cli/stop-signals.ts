@@ -1,8 +1,18 @@
 import { constants } from 'node:os';
 import { endProcess } from './ending.js';
 
-/** What ends `monitor` with its summary: Ctrl-C, a `kill`, and the terminal closing. */
-export const MONITOR_STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+/**
+ * What ends `monitor` with its summary: Ctrl-C, a `kill`, the terminal closing, Ctrl-\ (SIGQUIT)
+ * and SIGUSR2, whose defaults in Node ended it with nothing printed (SIGQUIT dumping its core).
+ * SIGUSR1 is left to Node, which starts its inspector on it: monitor goes on.
+ */
+export const MONITOR_STOP_SIGNALS: readonly NodeJS.Signals[] = [
+  'SIGINT',
+  'SIGTERM',
+  'SIGHUP',
+  'SIGQUIT',
+  'SIGUSR2',
+];
 
 /** The stop signals `monitor` takes in place of Node's default, which ends it with nothing printed. */
 export interface StopSignals {
