@@ -3,17 +3,8 @@ import type { CpuInfo } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { HostCpuMean } from '../../../src/cli/host-cpu-read.js';
-import { createHostCpuReader, type HostCpuReaderOptions } from '../../../src/energy/host-cpu.js';
-import { Carbonscope } from '../../../src/runtime/carbonscope.js';
-import {
-  constantSource,
-  intensityReading,
-  ManualTimer,
-  memoryLogger,
-  ScriptedClock,
-  StubGrid,
-  testConfig,
-} from '../energy/scripted.js';
+import type { HostCpuReaderOptions } from '../../../src/energy/host-cpu.js';
+import { meterOnHostCpu } from '../energy/host-cpu-meter.js';
 import { tempDir } from '../energy/sources/helpers.js';
 
 //           user nice system idle iowait irq softirq steal guest guest_nice (USER_HZ ticks)
@@ -33,22 +24,9 @@ function cpuList(times: { busy: number; idle: number } | null): () => readonly C
         ];
 }
 
-/**
- * A meter on the real host CPU reader (2 CPUs: a 1 s interval is 200 ticks of /proc/stat, 2000
- * ms of os.cpus()), its samples into a HostCpuMean; `interval()` is 1 s and a sample.
- */
+/** A meter on the real host CPU reader (meterOnHostCpu), its samples into a HostCpuMean. */
 async function meanOn(reader: HostCpuReaderOptions) {
-  const clock = new ScriptedClock(10_000);
-  const cs = await Carbonscope.create({
-    settings: testConfig(),
-    logger: memoryLogger().logger,
-    grid: new StubGrid(intensityReading('DE', 400)),
-    sources: { host: constantSource(10, { name: 'estimate' }), gpus: [] },
-    clock: clock.now,
-    timer: new ManualTimer(),
-    hostCpu: createHostCpuReader({ cpus: 2, ...reader }),
-    processCpu: () => 0,
-  });
+  const { cs, interval } = await meterOnHostCpu(reader);
   const mean = new HostCpuMean();
   /** Each sample's hostCpuReadMs: 0 where it was not read (monitor's `CPU not read`). */
   const readMs: number[] = [];
@@ -56,11 +34,6 @@ async function meanOn(reader: HostCpuReaderOptions) {
     mean.add(s);
     readMs.push(s.hostCpuReadMs);
   });
-  await cs.start();
-  const interval = () => {
-    clock.advance(1000);
-    cs.meter.sampleNow();
-  };
   return { cs, mean, readMs, interval };
 }
 

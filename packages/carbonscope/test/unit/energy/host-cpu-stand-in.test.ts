@@ -2,17 +2,7 @@ import { unlinkSync, writeFileSync } from 'node:fs';
 import type { CpuInfo } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { createHostCpuReader } from '../../../src/energy/host-cpu.js';
-import { Carbonscope } from '../../../src/runtime/carbonscope.js';
-import {
-  constantSource,
-  intensityReading,
-  ManualTimer,
-  memoryLogger,
-  ScriptedClock,
-  StubGrid,
-  testConfig,
-} from './scripted.js';
+import { meterOnHostCpu } from './host-cpu-meter.js';
 import { tempDir } from './sources/helpers.js';
 
 //           user nice system idle iowait irq softirq steal guest guest_nice
@@ -31,24 +21,8 @@ describe('host CPU time a stand-in gave', () => {
   });
   afterEach(() => cleanup());
 
-  async function meterOn(procStatPath: string, listCpus?: () => readonly CpuInfo[]) {
-    const clock = new ScriptedClock(10_000);
-    const cs = await Carbonscope.create({
-      settings: testConfig(),
-      logger: memoryLogger().logger,
-      grid: new StubGrid(intensityReading('DE', 400)),
-      sources: { host: constantSource(10, { name: 'estimate' }), gpus: [] },
-      clock: clock.now,
-      timer: new ManualTimer(),
-      hostCpu: createHostCpuReader({ procStatPath, cpus: 2, ...(listCpus ? { listCpus } : {}) }),
-      processCpu: () => 0,
-    });
-    await cs.start();
-    const interval = () => {
-      clock.advance(1000);
-      cs.meter.sampleNow();
-    };
-    return { cs, interval };
+  function meterOn(procStatPath: string, listCpus?: () => readonly CpuInfo[]) {
+    return meterOnHostCpu({ procStatPath, ...(listCpus ? { listCpus } : {}) });
   }
 
   it('the snapshot counts the intervals and says why, from the first one on', async () => {
