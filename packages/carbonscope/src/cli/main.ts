@@ -5,14 +5,17 @@ import { drainedOrStopped } from './drained.js';
 import { type Ending, endProcess } from './ending.js';
 import { loadModule } from './load-module.js';
 import { watchStdout } from './output.js';
-import { MONITOR_STOP_SIGNALS, takeStopSignals } from './stop-signals.js';
+import { STOP_SIGNALS, takeStopSignals } from './stop-signals.js';
 
 markOwnCli();
 
 // Before any module of a command loads: the usage's and the failures' load the settings, about
 // 0.1 s, during which a Ctrl-C to `monitor` ended it by Node's default, with nothing printed.
-const monitorSignals =
-  process.argv[2] === 'monitor' ? takeStopSignals(MONITOR_STOP_SIGNALS) : undefined;
+// Only monitor measures from its start: the others lose nothing to Node's default before they
+// answer. `run` has measured nothing until its command starts, and from then on passes each
+// stop signal on to it (run.ts); `impacts` computes from local data in a fraction of a
+// second. Either ends by the signal then, status 128 + N (SIGQUIT 131, SIGUSR2 140).
+const monitorSignals = process.argv[2] === 'monitor' ? takeStopSignals(STOP_SIGNALS) : undefined;
 
 async function main(argv: string[]): Promise<number | Ending> {
   const [command, ...rest] = argv;

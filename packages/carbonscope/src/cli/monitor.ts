@@ -6,7 +6,7 @@ import { boundedLines } from './bounded-lines.js';
 import { finish } from './finish.js';
 import { outputClosed } from './output.js';
 import { openSession, startMeter } from './session.js';
-import { MONITOR_STOP_SIGNALS, type StopSignals, takeStopSignals } from './stop-signals.js';
+import { STOP_SIGNALS, type StopSignals, takeStopSignals } from './stop-signals.js';
 import { formatEnergy, formatGrams, intensityKind } from './summary.js';
 import { openWindow } from './window.js';
 
@@ -126,7 +126,7 @@ export function zoneNotes(zone: string | undefined = localZoneName()): (at: Date
 export async function monitorCommand(
   args: string[],
   env: Env = process.env,
-  signals: StopSignals = takeStopSignals(MONITOR_STOP_SIGNALS),
+  signals: StopSignals = takeStopSignals(STOP_SIGNALS),
 ): Promise<number> {
   const options = parseMonitorArgs(args);
   if (options.help) {

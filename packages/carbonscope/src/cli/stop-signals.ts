@@ -2,11 +2,13 @@ import { constants } from 'node:os';
 import { endProcess } from './ending.js';
 
 /**
- * What ends `monitor` with its summary: Ctrl-C, a `kill`, the terminal closing, Ctrl-\ (SIGQUIT)
- * and SIGUSR2, whose defaults in Node ended it with nothing printed (SIGQUIT dumping its core).
- * SIGUSR1 is left to Node, which starts its inspector on it: monitor goes on.
+ * The signals that ask the CLI to stop: Ctrl-C, a `kill`, the terminal closing, Ctrl-\ (SIGQUIT)
+ * and SIGUSR2, whose defaults in Node end it with nothing printed (SIGQUIT dumping its core).
+ * `monitor` takes them to end with its summary; every command, once it has answered, takes them
+ * to stop waiting on a reader that does not read (drained.ts). SIGUSR1 is left to Node, which
+ * starts its inspector on it: the CLI goes on.
  */
-export const MONITOR_STOP_SIGNALS: readonly NodeJS.Signals[] = [
+export const STOP_SIGNALS: readonly NodeJS.Signals[] = [
   'SIGINT',
   'SIGTERM',
   'SIGHUP',

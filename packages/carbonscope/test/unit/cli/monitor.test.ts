@@ -8,7 +8,7 @@ import {
   utcOffsetText,
   zoneNotes,
 } from '../../../src/cli/monitor.js';
-import { MONITOR_STOP_SIGNALS } from '../../../src/cli/stop-signals.js';
+import { STOP_SIGNALS } from '../../../src/cli/stop-signals.js';
 import type { IntensityReading, IntensitySource } from '../../../src/grid/index.js';
 import { ROOT_README } from '../../helpers/readme-blocks.js';
 import { sampleAt } from '../energy/scripted.js';
@@ -40,7 +40,7 @@ describe('monitor lines', () => {
   // with its summary and row, as the README says.
   it('--help names every signal that stops it with its summary', () => {
     const said = MONITOR_HELP.slice(0, MONITOR_HELP.indexOf('Options:'));
-    for (const signal of MONITOR_STOP_SIGNALS) {
+    for (const signal of STOP_SIGNALS) {
       expect(said, signal).to.include(signal === 'SIGINT' ? 'Ctrl-C' : signal);
     }
   });
