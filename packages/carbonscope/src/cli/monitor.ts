@@ -1,11 +1,11 @@
 import { type EnergySample, NO_PROCESS_CPU, type ScopeTotals } from '../energy/index.js';
 import type { Env } from '../settings.js';
 import { spanText } from '../span-text.js';
-import { MONITOR_HELP, parseMonitorArgs } from './args.js';
+import { MONITOR_HELP, type MonitorOptions, parseMonitorArgs } from './args.js';
 import { boundedLines } from './bounded-lines.js';
 import { finish } from './finish.js';
 import { outputClosed } from './output.js';
-import { openSession, startMeter } from './session.js';
+import { openSession, type SessionOptions, startMeter } from './session.js';
 import { STOP_SIGNALS, type StopSignals, takeStopSignals } from './stop-signals.js';
 import { formatEnergy, formatGrams, intensityKind } from './summary.js';
 import { openWindow } from './window.js';
@@ -120,6 +120,28 @@ export function zoneNotes(zone: string | undefined = localZoneName()): (at: Date
 }
 
 /**
+ * What monitor's session measures: the machine, no process in particular. NO_PROCESS_CPU says so
+ * to the sampler, whose warning for an unread host CPU then takes it as idle, not as busy as a
+ * measured process that is none.
+ */
+export function monitorSessionOptions(
+  options: MonitorOptions,
+  args: readonly string[],
+  env: Env,
+): SessionOptions {
+  return {
+    options,
+    args,
+    env,
+    processCpu: NO_PROCESS_CPU,
+    // So its process scope is no measurement: --otlp would push 0 J for it.
+    processMeasured: () => false,
+    defaultIntervalMs: DEFAULT_MONITOR_INTERVAL_MS,
+    pushWarnings: true,
+  };
+}
+
+/**
  * `carbonscope monitor`: the whole machine until a signal or --duration. main takes the stop
  * signals before it loads this module (takeStopSignals).
  */
@@ -134,16 +156,7 @@ export async function monitorCommand(
     return 0;
   }
   const closed = outputClosed();
-  const session = await openSession({
-    options,
-    args,
-    env,
-    processCpu: NO_PROCESS_CPU, // the machine is measured, no process in particular
-    // So its process scope is no measurement: --otlp would push 0 J for it.
-    processMeasured: () => false,
-    defaultIntervalMs: DEFAULT_MONITOR_INTERVAL_MS,
-    pushWarnings: true,
-  });
+  const session = await openSession(monitorSessionOptions(options, args, env));
   const { meter } = session;
   const zoneNote = zoneNotes();
   const line = boundedLines(process.stderr);

@@ -1,14 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
-import { MONITOR_HELP, parseDuration } from '../../../src/cli/args.js';
+import { MONITOR_HELP, parseDuration, parseMonitorArgs } from '../../../src/cli/args.js';
 import {
   formatMonitorLine,
   localZoneName,
   monitorHeader,
+  monitorSessionOptions,
   utcOffsetText,
   zoneNotes,
 } from '../../../src/cli/monitor.js';
 import { STOP_SIGNALS } from '../../../src/cli/stop-signals.js';
+import { NO_PROCESS_CPU } from '../../../src/energy/index.js';
 import type { IntensityReading, IntensitySource } from '../../../src/grid/index.js';
 import { ROOT_README } from '../../helpers/readme-blocks.js';
 import { sampleAt } from '../energy/scripted.js';
@@ -43,6 +45,14 @@ describe('monitor lines', () => {
     for (const signal of STOP_SIGNALS) {
       expect(said, signal).to.include(signal === 'SIGINT' ? 'Ctrl-C' : signal);
     }
+  });
+
+  // The sampler tells a meter of no process by this reader (its unread host CPU is then taken as
+  // idle, meter.test.ts); only a root-only integration spec saw monitor pass it.
+  it('measures the machine: its session reads no process (NO_PROCESS_CPU)', () => {
+    const session = monitorSessionOptions(parseMonitorArgs([]), [], {});
+    expect(session.processCpu).to.equal(NO_PROCESS_CPU);
+    expect(session.processMeasured?.()).to.equal(false);
   });
 
   /** Runs `body` with the process's zone `tz` (Node reads TZ again when it is set). */
