@@ -1,5 +1,7 @@
 import { gramsPerJoule } from '../emissions.js';
 import type { IntensityReading } from '../grid/index.js';
+import { logicalCpus } from '../logical-cpus.js';
+import { printable } from '../printable.js';
 import { type AttributionMode, processShare } from './attribution.js';
 import type { EarlyBaseline } from './early-baseline.js';
 import type { GpuShareReader } from './gpu-share/index.js';
@@ -104,7 +106,7 @@ export interface SamplerOptions {
   wallClock: () => number;
   /** Called with the source and the error, for logging; the sample goes on without it. */
   onSourceError: (source: PowerSource, err: unknown) => void;
-  onProbeError: (what: 'host-cpu' | 'process-cpu', err: unknown) => void;
+  onProbeError: (what: 'process-cpu', err: unknown) => void;
   /** Called at each tick the host's CPU time is unread, with what is used instead. */
   onHostCpuFloor: (message: string) => void;
   /**
@@ -144,6 +146,8 @@ export class Sampler {
   private seq = 0;
   /** Replaced, not changed, at each interval it grows: a sample handed out keeps its own. */
   private hostCpuStandIns: HostCpuStandIns | undefined;
+  /** The CPUs the host CPU reader's last read counted; 0 before one did. */
+  private hostCpus = 0;
   /** Ms of the intervals a stand-in gave since the host CPU reader last read (its baseline). */
   private hostCpuUnreadMs = 0;
   private lastMs = 0;
@@ -461,12 +465,21 @@ export class Sampler {
     }
   }
 
+  /**
+   * A reader that throws read nothing: that interval's host CPU time is unread, as where
+   * /proc/stat is missing (the floor, its warning said once), on the CPUs its last read counted
+   * (before any, the machine's). It read as an idle host before, counted as read. The error's
+   * first line only: no stack.
+   */
   private readHostCpu(): HostCpuDelta {
     try {
-      return this.o.hostCpu();
+      const delta = this.o.hostCpu();
+      if (delta.cpus > 0) this.hostCpus = delta.cpus;
+      return delta;
     } catch (err) {
-      this.o.onProbeError('host-cpu', err);
-      return NO_HOST_CPU;
+      const message = printable(String(err instanceof Error ? err.message : err).split('\n')[0]);
+      const unread = `the host CPU reader failed (${message})`;
+      return { activeSeconds: 0, totalSeconds: 0, cpus: this.hostCpus || logicalCpus(), unread };
     }
   }
 

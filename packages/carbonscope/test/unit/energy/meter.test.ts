@@ -995,6 +995,41 @@ describe('energy meter', () => {
     await r.metrics.shutdown();
   });
 
+  // A reader that threw gave an all-zero delta: a 0 %-busy host, counted as read (its ms in
+  // hostCpuReadMs, HostCpuMean weighing it), an idle host's power, and the process charged nothing.
+  it('a host CPU reader that throws: that interval is unread (the floor), said once', async () => {
+    const host = constantSource(10, { name: 'estimate' });
+    const r = await rig({ host });
+    await prime(r);
+    let failures = 0;
+    const secret = 'token=s3cr3t-0123456789';
+    // Its reader reads `host` at each call: each read throws from here, with another message.
+    Object.defineProperty(r.cpu, 'host', {
+      get: () => {
+        failures += 1;
+        throw new Error(`proc gone #${failures}\n    at reader (${secret})`);
+      },
+    });
+    const sampleThrowing = (processSeconds: number) => {
+      r.clock.advance(1000);
+      r.cpu.processSeconds += processSeconds;
+      return r.cs.meter.sampleNow();
+    };
+    const first = sampleThrowing(1.5);
+    expect(host.ticks.at(-1)?.hostCpu).to.include({ activeSeconds: 1.5, totalSeconds: 2, cpus: 2 });
+    expect(first?.hostCpuReadMs).to.equal(0);
+    expect(first?.processJoules).to.be.closeTo(7.5, 1e-9);
+    sampleThrowing(0.5);
+    expect(r.cs.snapshot().attribution.hostCpuStandIns?.intervals).to.equal(2);
+    const warnings = r.lines.filter((l) => l.level === 40).map((l) => String(l.msg));
+    expect(warnings).to.deep.equal([
+      'energy meter: the host CPU reader failed (proc gone #1): ' +
+        "the host's busy CPU time is taken as the measured process's own, a floor (the rest of " +
+        'the machine is not seen)',
+    ]);
+    await r.metrics.shutdown();
+  });
+
   // The wording came from a wholeMachine option threaded through five layers: the reader that
   // measures no process says it now, and nothing else does.
   it('host CPU time unread with no process measured (monitor): an idle host, said so', async () => {
