@@ -244,9 +244,10 @@ function tellChosenPort(server: Server, host: string, logger: Logger): void {
 
 /** The periodic reader's times (periodicTimes), with a word where the user's timeout was cut. */
 function readerTimes(env: Env, logger: Logger): PeriodicTimes {
-  const cut = exportTimeoutOverInterval(env, 'goesOn');
+  const times = periodicTimes(env);
+  const cut = exportTimeoutOverInterval(env, 'goesOn', times);
   if (cut) logger.warn(cut.message);
-  return periodicTimes(env);
+  return times;
 }
 
 /** What every reader of one own provider shares. */

@@ -114,13 +114,15 @@ const OVER_INTERVAL = {
  * where written otherwise (sdkValueAsRead), and the interval, marked where it is the default;
  * undefined where it is not over. `then` says what the caller does about it: register cuts it to
  * the interval and goes on (`goesOn`), the service will not start (`stops`). One wording for
- * both, from settings already checked, as periodicTimes reads them.
+ * both, from settings already checked, as periodicTimes reads them (`times`, where the caller
+ * has read them already).
  */
 export function exportTimeoutOverInterval(
   env: Env,
   then: keyof typeof OVER_INTERVAL,
+  times: PeriodicTimes = periodicTimes(env),
 ): SettingsError | undefined {
-  const { exportIntervalMillis, timeoutOverInterval } = periodicTimes(env);
+  const { exportIntervalMillis, timeoutOverInterval } = times;
   if (!timeoutOverInterval) return undefined;
   const interval = env.OTEL_METRIC_EXPORT_INTERVAL?.trim()
     ? `${exportIntervalMillis}`
