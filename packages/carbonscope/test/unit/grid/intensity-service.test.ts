@@ -1455,6 +1455,28 @@ describe('grid: intensity service (fallback chain)', () => {
         expect(reads, `fixed ${fixedIntensity}`).to.equal(0);
       }
     });
+    // The case above pins the answers that never age; none pinned that an Electricity Maps value
+    // valid for good (an IntensityService given a TTL of Infinity) is not one of them (hasAge).
+    it('ages an Electricity Maps answer valid for good (a TTL of Infinity) as current() does', async () => {
+      const config = loadSettings({
+        ELECTRICITY_MAPS_API_KEY: KEY,
+        ELECTRICITY_MAPS_BASE_URL: stub.url,
+        GRID_TIMEOUT_MS: String(TIMEOUT_MS),
+      });
+      const grid = createGridIntensity({
+        config: { ...config, grid: { ...config.grid, cacheTtlMs: Number.POSITIVE_INFINITY } },
+        logger,
+        now: () => clock,
+        clock: () => clock,
+        retry: { retries: 1, baseDelayMs: 1, maxDelayMs: 2 },
+      });
+      const looked = await grid.current();
+      clock += 1500;
+      const later = grid.currentAtHand();
+      expect(later?.ageSeconds).to.equal(looked.ageSeconds + 1);
+      expect(later).to.deep.equal(await grid.current());
+      expect(stub.calls).to.have.length(1);
+    });
   });
 
   describe('peek (the meter’s hot path)', () => {
