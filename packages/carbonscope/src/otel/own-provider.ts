@@ -39,7 +39,6 @@ import { PushedDeltas } from './pushed-deltas.js';
 import { SCOPE } from './scope.js';
 import {
   exporterPackages,
-  exportTimeoutOverInterval,
   gated,
   importAll,
   importSdk,
@@ -53,6 +52,7 @@ import {
   type PushMetricExporter,
   periodicTimes,
   sdkIntegerSetting,
+  timeoutOverIntervalOf,
   timeoutSetting,
 } from './sdk/index.js';
 import { KNOWN_EXPORTERS, unknownExporterLines } from './unknown-exporters.js';
@@ -245,7 +245,7 @@ function tellChosenPort(server: Server, host: string, logger: Logger): void {
 /** The periodic reader's times (periodicTimes), with a word where the user's timeout was cut. */
 function readerTimes(env: Env, logger: Logger): PeriodicTimes {
   const times = periodicTimes(env);
-  const cut = exportTimeoutOverInterval(env, 'goesOn', times);
+  const cut = timeoutOverIntervalOf(env, 'goesOn', times);
   if (cut) logger.warn(cut.message);
   return times;
 }

@@ -114,13 +114,24 @@ const OVER_INTERVAL = {
  * where written otherwise (sdkValueAsRead), and the interval, marked where it is the default;
  * undefined where it is not over. `then` says what the caller does about it: register cuts it to
  * the interval and goes on (`goesOn`), the service will not start (`stops`). One wording for
- * both, from settings already checked, as periodicTimes reads them (`times`, where the caller
- * has read them already).
+ * both, from settings already checked, as periodicTimes reads them.
  */
 export function exportTimeoutOverInterval(
   env: Env,
   then: keyof typeof OVER_INTERVAL,
-  times: PeriodicTimes = periodicTimes(env),
+): SettingsError | undefined {
+  return timeoutOverIntervalOf(env, then, periodicTimes(env));
+}
+
+/**
+ * exportTimeoutOverInterval from `times` the caller has read already (register's own provider
+ * keeps them). Not public: `times` read from another env would word a refusal its env does not
+ * hold.
+ */
+export function timeoutOverIntervalOf(
+  env: Env,
+  then: keyof typeof OVER_INTERVAL,
+  times: PeriodicTimes,
 ): SettingsError | undefined {
   const { exportIntervalMillis, timeoutOverInterval } = times;
   if (!timeoutOverInterval) return undefined;

@@ -11,6 +11,7 @@ export {
   otlpExporterTimeout,
   type PeriodicTimes,
   periodicTimes,
+  timeoutOverIntervalOf,
   timeoutSetting,
 } from './export-times.js';
 export { lastPushAgents } from './last-push-agent.js';
