@@ -1,5 +1,11 @@
 import { once } from 'node:events';
-import { createServer, type RequestListener, request, type Server } from 'node:http';
+import {
+  createServer,
+  type RequestListener,
+  request,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { context, INVALID_SPAN_CONTEXT, trace } from '@opentelemetry/api';
 import { type RPCMetadata, RPCType, setRPCMetadata } from '@opentelemetry/core';
@@ -12,21 +18,26 @@ export type RouteRequest = string | [method: string, path: string, host?: string
 /**
  * `listener` served as @opentelemetry/instrumentation-http serves a request: in a context holding
  * the RPC metadata a framework's instrumentation writes its route on (and, `withSpan`, its server
- * span as the active one), read as the answer finishes.
+ * span as the active one), read as the answer finishes. Its server's `emit` is wrapped, as OTel's
+ * is, not the listener: the server's request listener stays the app itself.
  */
 export function servedAsOtel(
   listener: RequestListener,
   withSpan: boolean,
 ): { server: Server; routes: string[] } {
   const routes: string[] = [];
-  const server = createServer((req, res) => {
+  const server = createServer(listener);
+  const emit = server.emit.bind(server) as (event: string | symbol, ...args: unknown[]) => boolean;
+  server.emit = ((event: string | symbol, ...args: unknown[]) => {
+    if (event !== 'request') return emit(event, ...args);
+    const res = args[1] as ServerResponse;
     const span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
     const metadata: RPCMetadata = { type: RPCType.HTTP, span };
     res.on('finish', () => routes.push(metadata.route ?? '-'));
     const withMetadata = setRPCMetadata(context.active(), metadata);
     const active = withSpan ? trace.setSpan(withMetadata, span) : withMetadata;
-    context.with(active, () => listener(req, res));
-  });
+    return context.with(active, () => emit(event, ...args));
+  }) as Server['emit'];
   return { server, routes };
 }
 

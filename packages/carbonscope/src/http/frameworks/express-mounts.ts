@@ -1,4 +1,5 @@
 import { lookUp } from '../look-up.js';
+import { appsOf, isAppOf, routerStackOf } from './express-apps.js';
 import { express4Match, express4Pattern, express4Patterns } from './express4-layers.js';
 
 /**
@@ -152,29 +153,17 @@ function matchedPath(layer: MountLayer, rest: string): string | undefined {
   return 'rawPath' in layer ? matched(layer, rest)?.path : express4Match(layer, rest);
 }
 
-/** The stack of the app the walk enters next through a mounted sub-app, if that is this layer. */
+/**
+ * The stack of the app the walk enters next through a mounted sub-app, or an app given to a
+ * router (its layer's handle is the app), if that is this layer.
+ */
 function subAppStack(layer: MountLayer, apps: readonly object[], at: number): unknown {
+  if (at + 1 >= apps.length) return undefined;
+  const below = routerStackOf(apps[at + 1] as object);
   // The layer's name, kept as it was made: OTel's Express instrumentation wraps its handle in a
   // function of another name (`patched`), whose properties (a router's stack) it passes through.
   const name = layer.name ?? layer.handle?.name;
-  if (name !== 'mounted_app' || at + 1 >= apps.length) return undefined;
-  return routerStackOf(apps[at + 1] as object);
-}
-
-/**
- * An app's router stack: Express 4's `_router`, else Express 5's `router`. Express 4's
- * `app.router` is a getter that throws (a 3.x relic), and a read from Node's finish channel that
- * throws is the process's uncaught exception: an app whose router cannot be read has no mounts
- * to walk.
- */
-function routerStackOf(app: object): unknown {
-  const router4 = lookUp<{ stack?: unknown }>(app, '_router');
-  if (router4 !== undefined && router4 !== null) return router4.stack;
-  try {
-    return lookUp<{ stack?: unknown }>(app, 'router')?.stack;
-  } catch {
-    return undefined;
-  }
+  return name === 'mounted_app' || isAppOf(layer.handle, below) ? below : undefined;
 }
 
 /**
@@ -222,16 +211,6 @@ function walk(
     if (below !== undefined) return under(step.template, below);
   }
   return undefined;
-}
-
-/** The request's app and the apps it is mounted in, outermost first. */
-function appsOf(app: object): object[] {
-  const apps: object[] = [];
-  for (let a: object | undefined = app; a && apps.length < MAX_DEPTH; ) {
-    apps.unshift(a);
-    a = lookUp<object>(a, 'parent');
-  }
-  return apps;
 }
 
 /**
@@ -441,7 +420,9 @@ function remember(known: Map<string, string | null>, key: string, template: stri
 
 function appsFor(req: object): object[] {
   const app = lookUp<object>(req, 'app');
-  return typeof app === 'function' || (typeof app === 'object' && app !== null) ? appsOf(app) : [];
+  return typeof app === 'function' || (typeof app === 'object' && app !== null)
+    ? appsOf(req, app)
+    : [];
 }
 
 function walkFrom(req: object, route: object, rest: string, holds: Holds): string | undefined {
@@ -481,7 +462,7 @@ export function answeringMountOf(req: object, baseUrl: string): string | undefin
   }
   let name = known.get(baseUrl);
   if (name === undefined) {
-    const apps = appsOf(app);
+    const apps = appsOf(req, app);
     const stack = routerStackOf(apps[0] as object);
     if (!Array.isArray(stack)) {
       unwalkableApps.add(app);

@@ -257,6 +257,35 @@ describe('http: every request of a server is one operation named by its route te
     ]);
   });
 
+  it("Express 5: an app given to a router is named under its mounts only where it is the server's listener", async () => {
+    // Nothing on the request leads from the app given to the router back to the app that holds
+    // it but the server's request listener: a function of the application's own hides it.
+    const build = () => {
+      const app = express();
+      const given = express();
+      given.get('/ok/:id', (_req, res) => {
+        res.send('ok');
+      });
+      const router = express.Router();
+      router.use('/:tenant', given);
+      app.use('/t', router);
+      return app;
+    };
+    const app = build();
+    const wrapped = build();
+    const [direct, hidden] = [
+      await namesServed(createServer(app), ['/t/acme/ok/1']),
+      await namesServed(
+        createServer((req, res) => wrapped(req, res)),
+        ['/t/acme/ok/1'],
+      ),
+    ];
+    expect({ direct, hidden }).to.deep.equal({
+      direct: ['/t/:tenant/ok/:id 200'],
+      hidden: ['/ok/:id 200'],
+    });
+  });
+
   it('Express 4 and 5: an answer from path middleware is named by its mount, as OTel names it', async () => {
     // Where OTel names one ('-': it names none), so does carbonscope, but for next(err): its
     // router gave baseUrl back, and which middleware passed the error on is not left to read.

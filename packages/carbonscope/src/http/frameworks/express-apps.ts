@@ -1,0 +1,90 @@
+import { EventEmitter } from 'node:events';
+import { lookUp } from '../look-up.js';
+
+/** Apps and routers nested deeper than this are not followed. */
+const MAX_DEPTH = 16;
+
+/**
+ * An app's router stack: Express 4's `_router`, else Express 5's `router`. Express 4's
+ * `app.router` is a getter that throws (a 3.x relic), and a read from Node's finish channel that
+ * throws is the process's uncaught exception: an app whose router cannot be read has no mounts
+ * to walk.
+ */
+export function routerStackOf(app: object): unknown {
+  const router4 = lookUp<{ stack?: unknown }>(app, '_router');
+  if (router4 !== undefined && router4 !== null) return router4.stack;
+  try {
+    return lookUp<{ stack?: unknown }>(app, 'router')?.stack;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The request's app and the apps it is mounted in, outermost first; above them, the app its
+ * server hands requests to where that app gave the outermost to a router (`router.use('/sub',
+ * app)`): Express does not mount such an app (no `parent`), and never puts back the request it
+ * took, so the app is the request's to its end.
+ */
+export function appsOf(req: object, app: object): object[] {
+  const apps: object[] = [];
+  for (let a: object | undefined = app; a && apps.length < MAX_DEPTH; ) {
+    apps.unshift(a);
+    a = lookUp<object>(a, 'parent');
+  }
+  const outer = givenIn(req, apps[0] as object);
+  if (outer !== undefined) apps.unshift(outer);
+  return apps;
+}
+
+/** Per outermost app, the app that gave it to a router (null: none found). */
+const givers = new WeakMap<object, object | null>();
+
+/**
+ * The Express app listening on the request's server (its `request` listener itself: `app.listen`,
+ * `createServer(app)`) whose routers hold `app` as a layer's handle; none where a function of the
+ * application's own is the listener, as nothing else leads from the request to that app. Asked
+ * once per app, on a walk: a request whose name is kept never asks.
+ */
+function givenIn(req: object, app: object): object | undefined {
+  let giver = givers.get(app);
+  if (giver === undefined) {
+    giver = listeningGiver(req, app) ?? null;
+    givers.set(app, giver);
+  }
+  return giver ?? undefined;
+}
+
+function listeningGiver(req: object, app: object): object | undefined {
+  const socket = lookUp<object>(req, 'socket');
+  const server = typeof socket === 'object' && socket !== null ? lookUp(socket, 'server') : null;
+  if (!(server instanceof EventEmitter)) return undefined;
+  const target = routerStackOf(app);
+  if (!Array.isArray(target)) return undefined;
+  for (const listener of server.listeners('request')) {
+    if (listener === app) return undefined;
+    if (holdsApp(routerStackOf(listener), target, 0)) return listener;
+  }
+  return undefined;
+}
+
+/** Whether a layer of `stack`, or of a router below it, has the app of `target` as its handle. */
+function holdsApp(stack: unknown, target: readonly unknown[], depth: number): boolean {
+  if (!Array.isArray(stack) || depth > MAX_DEPTH) return false;
+  for (const layer of stack as Array<{ route?: unknown; handle?: unknown }>) {
+    if (layer?.route !== undefined || typeof layer?.handle !== 'function') continue;
+    const inner = lookUp<unknown>(layer.handle, 'stack');
+    if (Array.isArray(inner) ? holdsApp(inner, target, depth + 1) : isAppOf(layer.handle, target)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * Whether `handle` is the app whose router stack is `target`, or OTel's wrapper of it (which
+ * passes the app's properties through): the one test of an app given to a router.
+ */
+export function isAppOf(handle: unknown, target: unknown): boolean {
+  return typeof handle === 'function' && target !== undefined && routerStackOf(handle) === target;
+}
