@@ -252,6 +252,11 @@ const EXPRESS_CASES: Case[] = [
   // does not match what is left below it).
   ['/two/err/1', 500, '/two/err/:id', '/err/:id'],
   ['/outer/deep/err/1', 500, '/outer/deep/err/:id', '/err/:id'],
+  // A limit: a route of that inner app whose pattern matches below the outer mount too (a
+  // wildcard's, `/*rest`; here an array's, whose `/:d/w/:x` matches `/deep/w/1`) is named under
+  // the outer mount alone. The outer app holds the inner in a closure (Express's `mounted_app`),
+  // and the route has no link to its app: `/deep` is nowhere to read.
+  ['/outer/deep/w/1', 500, '/outer/deep/w/:x,/:d/w/:x', '/outer/w/:x,/:d/w/:x'],
   // An app given to a router (`router.use('/sub', app)`) is not mounted: it has no parent and
   // Express never puts back the request it took, so req.app stays that app. The app the server
   // hands requests to holds it in a router: the walk starts there, answered or passed on; under
@@ -354,6 +359,7 @@ function expressApp(e: typeof express): express.Express {
   deep.get('/either/:id', (req, _res, next) =>
     next(new Error('caught' in req.query ? 'caught' : 'boom')),
   );
+  deep.get(['/w/:x', '/:d/w/:x'], fail('boom'));
   const outer = e();
   outer.set('env', 'test');
   outer.use('/deep', deep);
