@@ -44,21 +44,34 @@ const givers = new WeakMap<object, object | null>();
  * The Express app listening on the request's server (its `request` listener itself: `app.listen`,
  * `createServer(app)`) whose routers hold `app` as a layer's handle; none where a function of the
  * application's own is the listener, as nothing else leads from the request to that app. Asked
- * once per app, on a walk: a request whose name is kept never asks.
+ * once per app, on a walk: a request whose name is kept never asks. Not kept where the server
+ * could not be read (an HTTP/2 request's socket, gone), so a later walk asks again.
  */
 function givenIn(req: object, app: object): object | undefined {
   let giver = givers.get(app);
   if (giver === undefined) {
-    giver = listeningGiver(req, app) ?? null;
+    const server = serverOf(req);
+    if (server === undefined) return undefined;
+    giver = listeningGiver(server, app) ?? null;
     givers.set(app, giver);
   }
   return giver ?? undefined;
 }
 
-function listeningGiver(req: object, app: object): object | undefined {
-  const socket = lookUp<object>(req, 'socket');
-  const server = typeof socket === 'object' && socket !== null ? lookUp(socket, 'server') : null;
-  if (!(server instanceof EventEmitter)) return undefined;
+function serverOf(req: object): EventEmitter | undefined {
+  try {
+    const socket = lookUp<unknown>(req, 'socket');
+    if (typeof socket !== 'object' || socket === null) return undefined;
+    const server = lookUp<unknown>(socket, 'server');
+    return server instanceof EventEmitter ? server : undefined;
+  } catch {
+    // HTTP/2's compatibility socket throws once its session's socket is gone; a throw here, read
+    // on finish, would be the process's uncaught exception.
+    return undefined;
+  }
+}
+
+function listeningGiver(server: EventEmitter, app: object): object | undefined {
   const target = routerStackOf(app);
   if (!Array.isArray(target)) return undefined;
   for (const listener of server.listeners('request')) {

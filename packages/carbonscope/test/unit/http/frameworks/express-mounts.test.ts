@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import { expect } from 'chai';
 import express from 'express';
@@ -398,5 +399,46 @@ describe("http: a route's next() that path middleware answers", () => {
   it("an error handler at a mount that answers the route's error keeps the route's name", () => {
     const { eh, named } = filesApp();
     expect(named(eh, '/eh')).to.equal('/eh/:id');
+  });
+});
+
+describe('http: an app given to a router', () => {
+  /** `router.use('/sub', given)` in `outer`: each of given's routes, answered under `/sub`. */
+  function givenApp() {
+    const outer = express();
+    const given = express();
+    for (const path of ['/a/:id', '/b/:id']) {
+      given.get(path, (_req, res) => {
+        res.end();
+      });
+    }
+    const router = express.Router();
+    router.use('/sub', given);
+    outer.use('/r', router);
+    const [a, b] = (given as unknown as { router: { stack: Layer[] } }).router.stack
+      .map((l) => l.route)
+      .filter((r) => r !== undefined);
+    const named = (route: unknown, socket: object) =>
+      expressRouteOf({
+        app: given,
+        route,
+        baseUrl: '/r/sub',
+        socket,
+      } as unknown as IncomingMessage);
+    return { outer, a, b, named };
+  }
+
+  it("is named under its mounts from the server's listener; a socket that throws is no crash", () => {
+    const { outer, a, b, named } = givenApp();
+    // HTTP/2's compatibility socket throws once its session's socket is gone.
+    const gone = Object.defineProperty({}, 'server', {
+      get() {
+        throw new Error('ERR_HTTP2_SOCKET_UNBOUND');
+      },
+    });
+    expect(named(a, gone)).to.equal('/a/:id');
+    // Not kept: a later walk reads the server.
+    const server = new EventEmitter().on('request', outer);
+    expect(named(b, { server })).to.equal('/r/sub/b/:id');
   });
 });
