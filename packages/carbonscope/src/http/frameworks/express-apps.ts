@@ -37,23 +37,33 @@ export function appsOf(req: object, app: object): object[] {
   return apps;
 }
 
-/** Per outermost app, the app that gave it to a router (null: none found). */
-const givers = new WeakMap<object, object | null>();
+/**
+ * Per server, per outermost app, the app that gave it to a router (null: none found). Per
+ * server, as one app may be the listener of one server and given to a router of another's: a
+ * giver found through one server is not the other's requests' (that app's own routes there are
+ * named by their paths, as OTel names them). Weakly held: nothing is kept once a server is gone.
+ */
+const givers = new WeakMap<EventEmitter, WeakMap<object, object | null>>();
 
 /**
  * The Express app listening on the request's server (its `request` listener itself: `app.listen`,
  * `createServer(app)`) whose routers hold `app` as a layer's handle; none where a function of the
  * application's own is the listener, as nothing else leads from the request to that app. Asked
- * once per app, on a walk: a request whose name is kept never asks. Not kept where the server
- * could not be read (an HTTP/2 request's socket, gone), so a later walk asks again.
+ * once per server and app, on a walk: a request whose name is kept never asks. Not kept where
+ * the server could not be read (an HTTP/2 request's socket, gone), so a later walk asks again.
  */
 function givenIn(req: object, app: object): object | undefined {
-  let giver = givers.get(app);
+  const server = serverOf(req);
+  if (server === undefined) return undefined;
+  let known = givers.get(server);
+  if (known === undefined) {
+    known = new WeakMap();
+    givers.set(server, known);
+  }
+  let giver = known.get(app);
   if (giver === undefined) {
-    const server = serverOf(req);
-    if (server === undefined) return undefined;
     giver = listeningGiver(server, app) ?? null;
-    givers.set(app, giver);
+    known.set(app, giver);
   }
   return giver ?? undefined;
 }

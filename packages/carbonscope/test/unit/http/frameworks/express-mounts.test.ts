@@ -418,14 +418,14 @@ describe('http: an app given to a router', () => {
     const [a, b] = (given as unknown as { router: { stack: Layer[] } }).router.stack
       .map((l) => l.route)
       .filter((r) => r !== undefined);
-    const named = (route: unknown, socket: object) =>
+    const named = (route: unknown, socket: object, baseUrl = '/r/sub') =>
       expressRouteOf({
         app: given,
         route,
-        baseUrl: '/r/sub',
+        baseUrl,
         socket,
       } as unknown as IncomingMessage);
-    return { outer, a, b, named };
+    return { outer, given, a, b, named };
   }
 
   it("is named under its mounts from the server's listener; a socket that throws is no crash", () => {
@@ -440,5 +440,14 @@ describe('http: an app given to a router', () => {
     // Not kept: a later walk reads the server.
     const server = new EventEmitter().on('request', outer);
     expect(named(b, { server })).to.equal('/r/sub/b/:id');
+  });
+
+  it("is found per server: the app served on a server of its own is not named under another's mounts", () => {
+    const { outer, given, a, named } = givenApp();
+    const outerServer = new EventEmitter().on('request', outer);
+    const ownServer = new EventEmitter().on('request', given);
+    expect(named(a, { server: outerServer })).to.equal('/r/sub/a/:id');
+    // Express leaves the app's own request baseUrl '' (no mount), as OTel names `/a/:id`.
+    expect(named(a, { server: ownServer }, '')).to.equal('/a/:id');
   });
 });
