@@ -425,7 +425,7 @@ describe('http: an app given to a router', () => {
         baseUrl,
         socket,
       } as unknown as IncomingMessage);
-    return { outer, given, a, b, named };
+    return { outer, given, router, a, b, named };
   }
 
   it("is named under its mounts from the server's listener; a socket that throws is no crash", () => {
@@ -449,5 +449,29 @@ describe('http: an app given to a router', () => {
     expect(named(a, { server: outerServer })).to.equal('/r/sub/a/:id');
     // Express leaves the app's own request baseUrl '' (no mount), as OTel names `/a/:id`.
     expect(named(a, { server: ownServer }, '')).to.equal('/a/:id');
+  });
+
+  it('looks through each router once: one used in itself is not walked once per way down', () => {
+    const { outer, router, a, named } = givenApp();
+    const loop = express.Router();
+    for (const at of ['/x', '/y']) loop.use(at, loop);
+    // Before the router that holds the app: the look-up meets the loop first.
+    const stack = (outer as unknown as { router: { stack: Layer[] } }).router.stack;
+    const held = stack.findIndex((l) => l.handle === (router as unknown));
+    outer.use('/l', loop);
+    stack.splice(held, 0, stack.pop() as Layer);
+    let reads = 0;
+    for (const layer of (loop as unknown as { stack: Layer[] }).stack) {
+      const handle = layer.handle;
+      Object.defineProperty(layer, 'handle', {
+        get() {
+          reads++;
+          return handle;
+        },
+      });
+    }
+    expect(named(a, { server: new EventEmitter().on('request', outer) })).to.equal('/r/sub/a/:id');
+    // Each of the loop's two layers a few reads; walked per way down, 2^16 ways and more.
+    expect(reads).to.be.below(20);
   });
 });
