@@ -86,9 +86,22 @@ function listeningGiver(server: EventEmitter, app: object): object | undefined {
   if (!Array.isArray(target)) return undefined;
   for (const listener of server.listeners('request')) {
     if (listener === app) return undefined;
-    if (holdsApp(routerStackOf(listener), target, 0, new Set())) return listener;
+    if (holds(listener, target)) return listener;
   }
   return undefined;
+}
+
+/**
+ * Whether `listener` is an app whose routers hold `target`. Any listener of the server's is read,
+ * another library's among them: one that throws as it is read (a proxy, a getter) holds nothing,
+ * as a throw here, on the request's finish, would be the process's uncaught exception.
+ */
+function holds(listener: unknown, target: readonly unknown[]): boolean {
+  try {
+    return holdsApp(routerStackOf(listener as object), target, 0, new Set());
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -451,6 +451,18 @@ describe('http: an app given to a router', () => {
     expect(named(a, { server: ownServer }, '')).to.equal('/a/:id');
   });
 
+  it("a listener of the server's that throws as it is read is passed over, no crash", () => {
+    const { outer, a, named } = givenApp();
+    // Another library's listener on the same server, with a getter that throws (a proxy's trap).
+    const foreign = Object.defineProperty(() => {}, '_router', {
+      get() {
+        throw new Error('not readable');
+      },
+    });
+    const server = new EventEmitter().on('request', foreign).on('request', outer);
+    expect(named(a, { server })).to.equal('/r/sub/a/:id');
+  });
+
   it('looks through each router once: one used in itself is not walked once per way down', () => {
     const { outer, router, a, named } = givenApp();
     const loop = express.Router();
