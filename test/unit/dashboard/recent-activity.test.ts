@@ -61,6 +61,31 @@ describe('dashboard recent activity', () => {
     expect(list[0].endedAt).to.equal(new Date(t).toISOString());
   });
 
+  // The meter settles a second's operations at once: a view built for each as it was recorded,
+  // most overwritten before anyone listed them, was garbage that survived the service's
+  // scavenges. Only what list() shows is read.
+  it('reads an operation when it is listed, not when it is recorded', () => {
+    const recent = new RecentActivity(3);
+    let reads = 0;
+    for (let i = 1; i <= 10; i++) {
+      const f = footprint(`op${i}`, i);
+      Object.defineProperty(f, 'joules', {
+        get: () => {
+          reads++;
+          return i;
+        },
+      });
+      recent.record(f);
+    }
+    expect(reads).to.equal(0);
+    const list = recent.list();
+    expect(list.map((o) => o.energyJoules)).to.deep.equal([10, 9, 8]);
+    expect(reads).to.be.above(0);
+    const perList = reads;
+    recent.list();
+    expect(reads).to.equal(2 * perList);
+  });
+
   // sciOf throws on a part that is no number: thrown in the meter's ended-operation listener, the
   // operation was missing from the list, and the same view answers /chat: a 500 after its LLM
   // call was paid for. Its SCI reads unknown instead (null in JSON).
