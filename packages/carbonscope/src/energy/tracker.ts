@@ -22,6 +22,8 @@ import type {
   EndedRequest,
   EndedRequestListener,
   EnergySample,
+  LentFigures,
+  LentFiguresListener,
   Measured,
   MeasureOptions,
   OperationAttribution,
@@ -167,6 +169,17 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   private readonly attribution: OperationAttribution;
   private readonly calibrationIntervalMs: number;
   private readonly listeners = new Listeners<OperationListener>();
+  private readonly settledListeners = new Listeners<LentFiguresListener>();
+  /** What settledListeners are lent, set for each operation (see LentFigures). */
+  private readonly lent: { -readonly [K in keyof LentFigures]: LentFigures[K] } = {
+    operation: '',
+    kind: 'operation',
+    estimated: false,
+    attributes: undefined,
+    joules: 0,
+    grams: 0,
+    embodiedGrams: 0,
+  };
   private readonly finishListeners = new Listeners<OperationListener>();
   private readonly requestListeners = new Listeners<EndedRequestListener>();
   private readonly dropListeners = new Listeners<DroppedListener>();
@@ -444,6 +457,16 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   onEnd(listener: OperationListener): () => void {
     checkListener(listener, 'onEnd');
     return this.listeners.add(listener);
+  }
+
+  /**
+   * @internal onEnd for carbonscope's own listeners, which read a few figures and keep nothing:
+   * they are lent one object, set for each operation (see LentFigures), where onEnd's are
+   * given a footprint built for each. Called before onEnd's listeners.
+   */
+  onSettled(listener: LentFiguresListener): () => void {
+    checkListener(listener, 'onSettled');
+    return this.settledListeners.add(listener);
   }
 
   /**
@@ -1519,7 +1542,15 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       const op = ended.op(i);
       const kept = ended.kept(i);
       const context = ended.context(i);
-      if (!listening && !op && !context && !kept) continue; // no one to tell
+      if (!listening && !op && !context && !kept) {
+        // No footprint wanted: carbonscope's own listeners, if any, are lent the figures.
+        try {
+          this.lend(i);
+        } catch (err) {
+          failure ??= { err };
+        }
+        continue;
+      }
       const footprint =
         provisional && op?.atEnd
           ? op.atEnd
@@ -1553,7 +1584,43 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     if (failure) throw failure.err;
   }
 
-  /** To the operation (if kept), its context and the listeners; rethrows the first error after. */
+  /**
+   * The figures the footprint of ended operation `i` would carry, settled, to the
+   * settledListeners, in the one object they are lent; rethrows the first error after.
+   */
+  private lend(i: number): void {
+    const listeners = this.settledListeners.all;
+    if (listeners.length === 0) return;
+    const { ended, lent } = this;
+    lent.operation = ended.name(i);
+    lent.kind = ended.kind(i);
+    lent.estimated = ended.estimated(i);
+    lent.attributes = ended.attributes(i);
+    lent.joules = ended.joules(i);
+    lent.grams = ended.grams(i);
+    lent.embodiedGrams = ended.embodied(i);
+    this.tellSettled(lent);
+  }
+
+  /** Calls each settledListener with `figures`; rethrows the first error after. */
+  private tellSettled(figures: LentFigures): void {
+    let failure: { err: unknown } | undefined;
+    const listeners = this.settledListeners.all;
+    // By index: a for-of's iterator, per operation, is what this path avoids (see callEach).
+    for (let l = 0; l < listeners.length; l++) {
+      try {
+        listeners[l](figures);
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
+    if (failure) throw failure.err;
+  }
+
+  /**
+   * To the operation (if kept), its context and the listeners (carbonscope's own first); rethrows
+   * the first error after.
+   */
   private report(
     context: OperationContext | undefined,
     op: TrackedOperation | undefined,
@@ -1565,6 +1632,11 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       context?.settle(footprint);
     } catch (err) {
       failure = { err };
+    }
+    try {
+      this.tellSettled(footprint);
+    } catch (err) {
+      failure ??= { err };
     }
     for (const listener of this.listeners.all) {
       try {

@@ -288,6 +288,19 @@ export interface Measured<T> {
 export type OperationListener = (footprint: OperationFootprint) => void;
 
 /**
+ * @internal What carbonscope's own listeners read of an operation's settled footprint (its
+ * scores, its histograms): one object of the tracker's, its fields set for each operation, lent
+ * for the call, so that no footprint is built per operation for them. Read it there; keep none.
+ */
+export type LentFigures = Pick<
+  OperationFootprint,
+  'operation' | 'kind' | 'estimated' | 'attributes' | 'joules' | 'grams' | 'embodiedGrams'
+>;
+
+/** @internal see LentFigures. */
+export type LentFiguresListener = (figures: LentFigures) => void;
+
+/**
  * A request as it ends, for what needs no energy figure (its count and duration): the tracker's
  * own record of it, lent for the call (nothing is built for it), so read it there and keep none
  * of it.

@@ -25,6 +25,7 @@ import {
   FIRST_SAMPLE_MS,
   type GpuShareReader,
   type HostCpuReader,
+  type LentFiguresListener,
   MAX_RUNNING,
   type Measured,
   type MeasureOptions,
@@ -354,7 +355,7 @@ export class Carbonscope implements OperationTracker {
         this.requests?.sweep();
         tracker.update(sample);
       }),
-      tracker.onEnd((footprint) => this.scores.record(footprint)),
+      tracker.onSettled((figures) => this.scores.record(figures)),
       tracker.onDrop((dropped) => {
         const named = this.asItWouldEnd(dropped);
         this.drops.record(named);
@@ -731,6 +732,14 @@ export class Carbonscope implements OperationTracker {
   /** Every operation's settled footprint, at the sample after its end. */
   onEnd(listener: OperationListener): () => void {
     return this.tracker.onEnd(listener);
+  }
+
+  /**
+   * @internal onEnd for carbonscope's own listeners: the settled figures, lent for the call (see
+   * EnergyTracker.onSettled).
+   */
+  onSettled(listener: LentFiguresListener): () => void {
+    return this.tracker.onSettled(listener);
   }
 
   /** Every operation's provisional footprint, as it ends (see EnergyTracker.onFinish). */

@@ -1,5 +1,5 @@
 import {
-  type OperationFootprint,
+  type LentFigures,
   type OperationKind,
   type OperationScore,
   sciOf,
@@ -32,12 +32,12 @@ export class OperationScores {
   /** `names`: the operation metrics' own set, so the snapshot names what they name. */
   constructor(private readonly names: BoundedLabelSet) {}
 
-  record(footprint: OperationFootprint): void {
+  record(footprint: LentFigures): void {
     const tally = footprint.operation === this.lastName ? this.lastTally : undefined;
     this.add(tally ?? this.find(footprint), footprint);
   }
 
-  private find(footprint: OperationFootprint): Tally {
+  private find(footprint: LentFigures): Tally {
     let tally = this.byName.get(footprint.operation);
     if (!tally) {
       const operation = this.names.label(footprint.operation);
@@ -60,7 +60,7 @@ export class OperationScores {
     return tally;
   }
 
-  private add(tally: Tally, footprint: OperationFootprint): void {
+  private add(tally: Tally, footprint: LentFigures): void {
     tally.count++;
     tally.joules += footprint.joules;
     tally.grams += footprint.grams;

@@ -333,7 +333,7 @@ export function bindMetrics(
     series.embodied(footprint.embodiedGrams);
   };
   options.settledBefore?.(record);
-  detach.push(cs.onEnd(record));
+  detach.push(cs.onSettled(record));
   if (recordHttp) {
     replayEndedEarly(cs, recordHttp.request);
     detach.push(cs.onRequestEnd(recordHttp.request), cs.onEarlyAnswer(recordHttp.early));

@@ -5,6 +5,7 @@ import { MAX_CALIBRATED_NAMES } from '../../../src/energy/cpu-weights.js';
 import type {
   ActiveOperation,
   DroppedOperation,
+  LentFigures,
   OperationAttribution,
   OperationContext,
   OperationFootprint,
@@ -274,6 +275,53 @@ describe('operation tracker', () => {
     off();
     close(tracker.begin('request', 'request'), '/x', 200);
     expect(seen).to.have.length(1);
+  });
+
+  // carbonscope's own listeners (its scores, its histograms) read a few figures and keep none:
+  // a footprint built per operation for them was 185 B a request at each sample.
+  it("lends onSettled's listeners one object with the settled figures onEnd's footprints carry", () => {
+    const figures = (f: LentFigures) =>
+      `${f.operation} ${f.kind} ${f.joules} ${f.grams} ${f.embodiedGrams} ${f.estimated} ${f.attributes?.tenant}`;
+    const run = (tracker: EnergyTracker, clock: ScriptedClock) => {
+      const request = tracker.begin('request', 'request');
+      const job = tracker.begin('job');
+      clock.advance(30);
+      close(request, '/users/:id', 200, { method: 'GET', scheme: 'http' }, { tenant: 'a' });
+      clock.advance(10);
+      close(job); // as track() ends it: no footprint kept for it
+      tracker.update(sampleAt(clock.ms, 8, 0.5, true, clock.ms, 0, 2));
+    };
+    const told = setup();
+    run(told.tracker, told.clock);
+    const clock = new ScriptedClock(0);
+    const tracker = new EnergyTracker({ clock: clock.now, loopIdle: clock.loopIdle });
+    trackers.push(tracker);
+    const lent: LentFigures[] = [];
+    const seen: string[] = [];
+    tracker.onSettled((f) => {
+      lent.push(f);
+      seen.push(figures(f));
+    });
+    run(tracker, clock);
+    expect(seen).to.deep.equal(told.ended.map(figures));
+    expect(seen).to.have.length(2);
+    expect(lent[0]).to.equal(lent[1]);
+  });
+
+  it("tells onSettled's listeners before onEnd's, and throws the first error after telling all", () => {
+    const { clock, tracker, ended } = setup();
+    const order: string[] = [];
+    tracker.onSettled((f) => {
+      order.push(`settled ${f.operation}`);
+      throw new Error(`failed ${f.operation}`);
+    });
+    tracker.onEnd((f) => order.push(`end ${f.operation}`));
+    close(tracker.begin('request', 'request'), '/a', 200);
+    close(tracker.begin('request', 'request'), '/b', 200);
+    clock.advance(10);
+    expect(() => tracker.update(sampleAt(clock.ms, 1, 0, false, clock.ms))).to.throw('failed /a');
+    expect(order).to.deep.equal(['settled /a', 'end /a', 'settled /b', 'end /b']);
+    expect(ended).to.have.length(2);
   });
 
   // The instrumentation binds its `http.server.request.duration` once its start ended: the
