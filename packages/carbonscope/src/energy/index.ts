@@ -70,6 +70,7 @@ export {
   trackWith,
   untracked,
 } from './track.js';
+export { type OperationClass, TrackedOperation } from './tracked-operation.js';
 export {
   DEFAULT_CALIBRATION_INTERVAL_MS,
   DEFAULT_MAX_OPERATION_AGE_MS,

@@ -26,6 +26,14 @@ export interface OperationHost {
   checkHttpEnd(status: unknown, facts: unknown): HttpRequestFacts | undefined;
 }
 
+/** TrackedOperation or a subclass with its constructor (EnergyTracker.beginAs). */
+export type OperationClass<T extends TrackedOperation> = new (
+  host: OperationHost,
+  name: string,
+  kind: OperationKind,
+  startMs: number,
+) => T;
+
 /**
  * One operation's state, kept by its tracker: a node of the tracker's list of running
  * operations, and its times. What only some operations need (what samples gave it while it

@@ -14,7 +14,7 @@ import type { ChildCpuAccount, Clock } from './probes.js';
 import { RequestsEndedEarly } from './requests-ended-early.js';
 import { SETTLED_SLOTS, SettlementBatch } from './settlement-batch.js';
 import { measureWith, trackWith } from './track.js';
-import { type OperationHost, TrackedOperation } from './tracked-operation.js';
+import { type OperationClass, type OperationHost, TrackedOperation } from './tracked-operation.js';
 import type {
   ActiveOperation,
   DroppedListener,
@@ -495,13 +495,25 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   }
 
   begin(operation: string, kind: OperationKind = 'operation'): ActiveOperation {
+    return this.beginAs(TrackedOperation, operation, kind);
+  }
+
+  /**
+   * @internal begin() of an operation of a class of its caller's: request tracking's open
+   * request is its operation (see OpenRequest), one object a request where it was two.
+   */
+  beginAs<T extends TrackedOperation>(
+    Operation: OperationClass<T>,
+    operation: string,
+    kind: OperationKind,
+  ): T {
     const now = this.clock();
     if (this.runningCount === 0) this.mark(now);
     this.share(now);
     if (this.runningCount >= this.maxRunning)
       this.drop(this.tail as TrackedOperation, now, 'running');
     this.runningCount++;
-    const op = new TrackedOperation(this, operation, kind, now);
+    const op = new Operation(this, operation, kind, now);
     op.shareFrom = this.shared;
     op.next = this.head;
     if (this.head) this.head.prev = op;

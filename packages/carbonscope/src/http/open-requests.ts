@@ -1,23 +1,38 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ActiveOperation, HttpRequestFacts } from '../energy/index.js';
+import { type ActiveOperation, type HttpRequestFacts, TrackedOperation } from '../energy/index.js';
 import { nodeHttp } from '../node-http.js';
 import { lookUp, nodeShaped } from './look-up.js';
 import { responseAround } from './response-around.js';
 
 const RESPONSE_PROTOTYPE = nodeHttp.ServerResponse.prototype;
 
-/** One tracked request between its start and its end: a node of the list below. */
-export interface OpenRequest {
-  readonly op: ActiveOperation;
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
-  /** Its method and scheme, read as it arrived. */
-  readonly http: HttpRequestFacts;
+/**
+ * One tracked request between its start and its end, its operation itself (begun with
+ * EnergyTracker.beginAs): a node of the list below too. An entry of its own beside the operation
+ * was a second object a request (~80 B). Its method and scheme, read as it arrived, are the
+ * operation's `http`, which its end sets to the same.
+ */
+export class OpenRequest extends TrackedOperation {
+  /** Its request and response while it runs; let go once it ended (see release). */
+  req: IncomingMessage | undefined;
+  res: ServerResponse | undefined;
   /** False once taken: the response keeps its entry (see take). */
-  open: boolean;
-  prev: OpenRequest | undefined;
-  next: OpenRequest | undefined;
+  open = true;
+  prevOpen: OpenRequest | undefined;
+  nextOpen: OpenRequest | undefined;
+
+  /**
+   * Lets go of its request and response once it ended: where the tracker holds an ended
+   * operation till the next sample (its CPU measured, `exact`), they went with it.
+   */
+  release(): void {
+    this.req = undefined;
+    this.res = undefined;
+  }
 }
+
+/** What a list is given to add: an open request with its request and response set. */
+export type Opened = OpenRequest & { req: IncomingMessage; res: ServerResponse };
 
 type Carrier = ServerResponse & Record<symbol, OpenRequest | undefined>;
 
@@ -33,22 +48,21 @@ type Carrier = ServerResponse & Record<symbol, OpenRequest | undefined>;
  */
 export class OpenRequests {
   private readonly key = Symbol('carbonscope.openRequest');
-  private head: OpenRequest | undefined;
+  private head: Opened | undefined;
   private count = 0;
 
   get size(): number {
     return this.count;
   }
 
-  add(
-    op: ActiveOperation,
-    req: IncomingMessage,
-    res: ServerResponse,
-    http: HttpRequestFacts,
-  ): void {
-    const entry: OpenRequest = { op, req, res, http, open: true, prev: undefined, next: this.head };
-    if (this.head) this.head.prev = entry;
-    this.head = entry;
+  /** Opens `entry`, the operation just begun for `req` (`http`: its method and scheme). */
+  add(entry: OpenRequest, req: IncomingMessage, res: ServerResponse, http: HttpRequestFacts): void {
+    entry.req = req;
+    entry.res = res;
+    entry.http = http;
+    entry.nextOpen = this.head;
+    if (this.head) this.head.prevOpen = entry;
+    this.head = entry as Opened;
     this.count++;
     (res as Carrier)[this.key] = entry;
   }
@@ -57,9 +71,9 @@ export class OpenRequests {
    * The response's entry, left on the list; undefined when it is not open. Asked from a `request`
    * listener, which runs after the application's: Express has reshaped the response by then.
    */
-  peek(res: ServerResponse, plain = nodeShaped(res, RESPONSE_PROTOTYPE)): OpenRequest | undefined {
+  peek(res: ServerResponse, plain = nodeShaped(res, RESPONSE_PROTOTYPE)): Opened | undefined {
     const entry = plain ? (res as Carrier)[this.key] : lookUp<OpenRequest>(res, this.key);
-    return entry?.open ? entry : undefined;
+    return entry?.open ? (entry as Opened) : undefined;
   }
 
   /**
@@ -75,23 +89,23 @@ export class OpenRequests {
       const res = responseAround(target, onRequest);
       entry = res && lookUp<OpenRequest>(res, this.key);
     }
-    return entry && !entry.open ? entry.op : undefined;
+    return entry && !entry.open ? entry : undefined;
   }
 
   /**
    * The response's entry, taken off the list; undefined when it is not (or no longer) open.
    * `plain`: whether the response is still Node-shaped, where the caller asked already.
    */
-  take(res: ServerResponse, plain?: boolean): OpenRequest | undefined {
+  take(res: ServerResponse, plain?: boolean): Opened | undefined {
     const entry = this.peek(res, plain);
     if (entry) this.remove(entry);
     return entry;
   }
 
   /** Calls `fn` with each open request; `fn` may take the one it is given. */
-  forEach(fn: (entry: OpenRequest) => void): void {
+  forEach(fn: (entry: Opened) => void): void {
     for (let entry = this.head; entry; ) {
-      const next = entry.next;
+      const next = entry.nextOpen as Opened | undefined;
       fn(entry);
       entry = next;
     }
@@ -99,11 +113,11 @@ export class OpenRequests {
 
   private remove(entry: OpenRequest): void {
     entry.open = false;
-    if (entry.prev) entry.prev.next = entry.next;
-    else this.head = entry.next;
-    if (entry.next) entry.next.prev = entry.prev;
-    entry.prev = undefined;
-    entry.next = undefined;
+    if (entry.prevOpen) entry.prevOpen.nextOpen = entry.nextOpen;
+    else this.head = entry.nextOpen as Opened | undefined;
+    if (entry.nextOpen) entry.nextOpen.prevOpen = entry.prevOpen;
+    entry.prevOpen = undefined;
+    entry.nextOpen = undefined;
     this.count--;
   }
 }

@@ -3,7 +3,14 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Http2SecureServer, Http2Server } from 'node:http2';
 import type { Socket } from 'node:net';
-import { type ActiveOperation, close, type OperationTracker } from '../energy/index.js';
+import {
+  type ActiveOperation,
+  close,
+  type OperationClass,
+  type OperationKind,
+  type OperationTracker,
+  type TrackedOperation,
+} from '../energy/index.js';
 import type { Logger } from '../log.js';
 import { nodeHttp } from '../node-http.js';
 import { tellEarlyRequests } from './early-requests.js';
@@ -18,7 +25,7 @@ import {
 import { trackHttp2Streams } from './http2-streams.js';
 import { lookUp, nodeShaped } from './look-up.js';
 import { namedRoute } from './named-route.js';
-import { type OpenRequest, OpenRequests } from './open-requests.js';
+import { type Opened, OpenRequest, OpenRequests } from './open-requests.js';
 import { attributesOf, reserveAttributes } from './request-attributes.js';
 import { httpFactsReader } from './request-facts.js';
 import { nodeShapedRequest, reserveRoute, UNMATCHED_ROUTE } from './route.js';
@@ -99,6 +106,12 @@ export interface RequestTracking {
 export interface DiscardingTracker extends OperationTracker {
   /** Whether it forgot it (see EnergyTracker.discard). */
   discard(op: ActiveOperation): boolean;
+  /** begin() of an operation of the caller's class (see EnergyTracker.beginAs). */
+  beginAs<T extends TrackedOperation>(
+    Operation: OperationClass<T>,
+    operation: string,
+    kind: OperationKind,
+  ): T;
 }
 
 /**
@@ -120,7 +133,7 @@ export function trackHttpRequests(
   // Servers given a `request` listener that captures the request's context.
   const capturing = new Set<Server>();
   const onRequest = (_req: IncomingMessage, res: ServerResponse) =>
-    open.peek(res)?.op.captureContext();
+    open.peek(res)?.captureContext();
   const contextActive =
     typeof options.captureContext === 'function'
       ? options.captureContext
@@ -187,7 +200,7 @@ export function trackHttpRequests(
   // Asked only at a response's end: `res` may be a framework's wrapper (see lookUp).
   const sentStatus = (res: ServerResponse) =>
     nodeShaped(res, RESPONSE_PROTOTYPE) ? res.statusCode : lookUp<number>(res, 'statusCode');
-  const end = (entry: OpenRequest, status?: number) => {
+  const end = (entry: Opened, status?: number) => {
     // However it ends (finished, its client gone, at the sweep, at stop): kept, it held its
     // response, socket and server until the next request began.
     if (entry.res === lastStarted) lastStarted = undefined;
@@ -197,7 +210,8 @@ export function trackHttpRequests(
     // falls to V8's runtime (perf).
     const shaped = nodeShapedRequest(req);
     const route = namedRoute(req, shaped) ?? UNMATCHED_ROUTE;
-    close(entry.op, route, status, entry.http, attributesOf(req, shaped));
+    close(entry, route, status, entry.http, attributesOf(req, shaped));
+    entry.release();
   };
   // A response whose client left ends when its connection closes, not at the next sweep, which
   // would make its duration up to a sample interval too long. One listener per connection, not
@@ -228,7 +242,8 @@ export function trackHttpRequests(
     watch(request.socket);
     // The method as it arrived (an app may rewrite it to route: method-override), read while
     // the request is still Node's own and every request alike (see lookUp).
-    open.add(tracker.begin(REQUEST_OPERATION, 'request'), request, response, factsOf(request));
+    const entry = tracker.beginAs(OpenRequest, REQUEST_OPERATION, 'request');
+    open.add(entry, request, response, factsOf(request));
     lastStarted = response;
     startedIn = executionAsyncId();
     if (options.captureContext && server !== lastCaptureServer) {
@@ -275,7 +290,7 @@ export function trackHttpRequests(
       lastStarted = undefined;
       // Taken only once forgotten: one the tracker keeps must still end, or it ran for ever.
       const entry = open.peek(res);
-      if (entry && tracker.discard(entry.op)) open.take(res);
+      if (entry && tracker.discard(entry)) open.take(res);
     },
     endedOperation(res, onRequest) {
       return open.endedOf(res, onRequest);
@@ -298,7 +313,7 @@ export function trackHttpRequests(
           return;
         }
         const route = namedRoute(entry.req);
-        if (route !== undefined) entry.op.rename(route);
+        if (route !== undefined) entry.rename(route);
       });
       streams.sweep();
     },
