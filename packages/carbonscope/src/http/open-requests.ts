@@ -1,38 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type ActiveOperation, type HttpRequestFacts, TrackedOperation } from '../energy/index.js';
+import type { ActiveOperation, HttpRequestFacts } from '../energy/index.js';
 import { nodeHttp } from '../node-http.js';
 import { lookUp, nodeShaped } from './look-up.js';
+import type { Opened, OpenRequest } from './open-request.js';
 import { responseAround } from './response-around.js';
 
 const RESPONSE_PROTOTYPE = nodeHttp.ServerResponse.prototype;
-
-/**
- * One tracked request between its start and its end, its operation itself (begun with
- * EnergyTracker.beginAs): a node of the list below too. An entry of its own beside the operation
- * was a second object a request (~80 B). Its method and scheme, read as it arrived, are the
- * operation's `http`, which its end sets to the same.
- */
-export class OpenRequest extends TrackedOperation {
-  /** Its request and response while it runs; let go once it ended (see release). */
-  req: IncomingMessage | undefined;
-  res: ServerResponse | undefined;
-  /** False once taken: the response keeps its entry (see take). */
-  open = true;
-  prevOpen: OpenRequest | undefined;
-  nextOpen: OpenRequest | undefined;
-
-  /**
-   * Lets go of its request and response once it ended: where the tracker holds an ended
-   * operation till the next sample (its CPU measured, `exact`), they went with it.
-   */
-  release(): void {
-    this.req = undefined;
-    this.res = undefined;
-  }
-}
-
-/** What a list is given to add: an open request with its request and response set. */
-export type Opened = OpenRequest & { req: IncomingMessage; res: ServerResponse };
 
 type Carrier = ServerResponse & Record<symbol, OpenRequest | undefined>;
 

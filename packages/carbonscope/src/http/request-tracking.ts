@@ -25,7 +25,8 @@ import {
 import { trackHttp2Streams } from './http2-streams.js';
 import { lookUp, nodeShaped } from './look-up.js';
 import { namedRoute } from './named-route.js';
-import { type Opened, OpenRequest, OpenRequests } from './open-requests.js';
+import { type Opened, OpenRequest } from './open-request.js';
+import { OpenRequests } from './open-requests.js';
 import { attributesOf, reserveAttributes } from './request-attributes.js';
 import { httpFactsReader } from './request-facts.js';
 import { nodeShapedRequest, reserveRoute, UNMATCHED_ROUTE } from './route.js';

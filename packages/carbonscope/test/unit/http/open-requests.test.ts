@@ -2,7 +2,8 @@ import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { expect } from 'chai';
 import { close, EnergyTracker } from '../../../src/energy/index.js';
-import { OpenRequest, OpenRequests } from '../../../src/http/open-requests.js';
+import { OpenRequest } from '../../../src/http/open-request.js';
+import { OpenRequests } from '../../../src/http/open-requests.js';
 import { ScriptedClock } from '../energy/scripted.js';
 
 function exchange(): { req: IncomingMessage; res: ServerResponse } {
