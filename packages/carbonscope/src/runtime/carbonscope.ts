@@ -301,7 +301,7 @@ function warnOnce(
 /**
  * One process's carbonscope: grid intensity → power sources → energy meter → operation tracker,
  * assembled the same way for the app, the CLI, `register`, the instrumentation and scripts.
- * Nothing here records metrics: the OTel layer subscribes to `onSample` and `onEnd`.
+ * Nothing here records metrics: the OTel layer subscribes to `onSample` and `onSettled`.
  */
 export class Carbonscope implements OperationTracker {
   private requests: RequestTracking | undefined;
