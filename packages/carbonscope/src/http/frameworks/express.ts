@@ -22,12 +22,19 @@ function textOf(path: unknown): string | undefined {
  */
 const texts = new WeakMap<object, string>();
 
+/**
+ * OTel's Express instrumentation makes each run of '/' in the route it joins one: a RegExp that
+ * ends in `\/` (`/\/w\//`) is named `/\/w\/`. Done once per route, as its text is made and
+ * kept: a request pays nothing for it.
+ */
+const SLASHES = /\/{2,}/g;
+
 function pathOf(path: unknown): string | undefined {
   if (typeof path === 'string') return path;
   if (!(path instanceof RegExp) && !Array.isArray(path)) return undefined;
   let text = texts.get(path);
   if (text === undefined) {
-    text = textOf(path) ?? '';
+    text = (textOf(path) ?? '').replace(SLASHES, '/');
     texts.set(path, text);
   }
   return text;

@@ -257,6 +257,10 @@ const EXPRESS_CASES: Case[] = [
   // the outer mount alone. The outer app holds the inner in a closure (Express's `mounted_app`),
   // and the route has no link to its app: `/deep` is nowhere to read.
   ['/outer/deep/w/1', 500, '/outer/deep/w/:x,/:d/w/:x', '/outer/w/:x,/:d/w/:x'],
+  // A RegExp route whose text ends in '/' (`/\/w\//`): OTel joins its layers' paths and makes
+  // any run of '/' one, its closing '/' included, at the root and under mounts alike.
+  ['/outer/deep/w/', 200, '/outer/deep/\\/w\\/'],
+  ['/rx/', 200, '/\\/rx\\/'],
   // An app given to a router (`router.use('/sub', app)`) is not mounted: it has no parent and
   // Express never puts back the request it took, so req.app stays that app. The app the server
   // hands requests to holds it in a router: the walk starts there, answered or passed on; under
@@ -288,6 +292,7 @@ function expressApp(e: typeof express): express.Express {
     (_req, _res, next) =>
       next(new Error(message));
   app.get('/own/:id', own404);
+  app.get(/\/rx\//, send('rx'));
   app.get('/fall/:id', pass);
   app.get('/pass/:id', pass);
   app.get('/pass/:name', send('later'));
@@ -360,6 +365,7 @@ function expressApp(e: typeof express): express.Express {
     next(new Error('caught' in req.query ? 'caught' : 'boom')),
   );
   deep.get(['/w/:x', '/:d/w/:x'], fail('boom'));
+  deep.get(/\/w\//, send('w'));
   const outer = e();
   outer.set('env', 'test');
   outer.use('/deep', deep);
