@@ -21,6 +21,7 @@ import {
   startSignalWitness,
   WITNESS_WAIT_MS,
 } from './signal-witness.js';
+import { STOP_SIGNALS } from './stop-signals.js';
 import {
   createTreeCpuReader,
   TREE_CPU_LOWER_BOUND_TEXT,
@@ -31,15 +32,6 @@ import {
   treeCpuMeasured,
 } from './tree-cpu/index.js';
 import { openWindow } from './window.js';
-
-/** Signals passed on to the command. SIGUSR1 is left alone: Node reserves it for its inspector. */
-export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = [
-  'SIGINT',
-  'SIGTERM',
-  'SIGHUP',
-  'SIGQUIT',
-  'SIGUSR2',
-];
 
 /** The shell convention for a process killed by signal N: exit status 128 + N. */
 export function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
@@ -208,7 +200,7 @@ function relaySignals(child: ChildProcess, witness: SignalWitness | undefined): 
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
   };
   const forward = (signal: NodeJS.Signals) => void relay(signal);
-  for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
+  for (const signal of STOP_SIGNALS) process.on(signal, forward);
 }
 
 /** The GPUs the meter's nvidia-smi reads now; none before a late start reads them. */
@@ -329,7 +321,7 @@ export async function runCommand(
   // Read before the witness opens its pipe, which would pass for one given to carbonscope.
   const inherited = inheritedFds();
   // Started before the measured window: its traps set before the command can get a signal.
-  const witness = await startSignalWitness(FORWARDED_SIGNALS);
+  const witness = await startSignalWitness(STOP_SIGNALS);
   try {
     return await runMeasured(options, args, env, { witness, inherited }, hooks);
   } finally {

@@ -4,7 +4,8 @@ import { endProcess } from './ending.js';
 /**
  * The signals that ask the CLI to stop: Ctrl-C, a `kill`, the terminal closing, Ctrl-\ (SIGQUIT)
  * and SIGUSR2, whose defaults in Node end it with nothing printed (SIGQUIT dumping its core).
- * `monitor` takes them to end with its summary; every command, once it has answered, takes them
+ * `monitor` takes them to end with its summary; `run` passes them on to its command, whose stop
+ * it is (carbonscope ends as the command does); every command, once it has answered, takes them
  * to stop waiting on a reader that does not read (drained.ts). SIGUSR1 is left to Node, which
  * starts its inspector on it: the CLI goes on.
  */
