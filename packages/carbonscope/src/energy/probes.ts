@@ -27,7 +27,14 @@ export interface ChildCpuAccount {
   readonly closed: boolean;
 }
 
-/** Host CPU time since the previous call (the first call sets the baseline). */
+/**
+ * Host CPU time since the previous call that returned (the first call sets the baseline). A call
+ * that throws leaves its interval unread (the process's CPU time stands in as the host's busy
+ * floor), and the next call that returns is counted as covering all the time since the last one
+ * that did (EnergySample.hostCpuReadMs; its busy share, the average over them): keep the
+ * baseline across a throw, as createHostCpuReader keeps its own across a failed read. A reader
+ * that moves it on a throw has its next delta counted over the whole gap all the same.
+ */
 export type HostCpuReader = () => HostCpuDelta;
 
 /**

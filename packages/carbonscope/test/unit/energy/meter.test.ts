@@ -14,7 +14,11 @@ import {
 import { withLateGpu } from '../../../src/energy/sources/gpu-late-start.js';
 import { withLateStart } from '../../../src/energy/sources/late-start.js';
 import { createRaplSource } from '../../../src/energy/sources/rapl.js';
-import type { EnergyReading, PowerSource } from '../../../src/energy/sources/source.js';
+import type {
+  EnergyReading,
+  HostCpuDelta,
+  PowerSource,
+} from '../../../src/energy/sources/source.js';
 import { bindMetrics } from '../../../src/otel/binding/bind-metrics.js';
 import { Carbonscope } from '../../../src/runtime/carbonscope.js';
 import { createTestMetrics, parseSamples, type TestMetrics } from '../../helpers/metrics.js';
@@ -1026,6 +1030,35 @@ describe('energy meter', () => {
       'energy meter: the host CPU reader failed (proc gone #1): ' +
         "the host's busy CPU time is taken as the measured process's own, a floor (the rest of " +
         'the machine is not seen)',
+    ]);
+    await r.metrics.shutdown();
+  });
+
+  // What HostCpuReader's doc tells a reader of one's own: its next delta that returns is taken
+  // to hold the CPU time of the intervals its throws left unread, as the reader made here does.
+  it("a host CPU reader's read after throws covers the time since its last read", async () => {
+    const r = await rig({ host: constantSource(10, { name: 'estimate' }) });
+    await prime(r);
+    let throwing = true;
+    // Three 1 s intervals on 2 CPUs, half of it busy.
+    const gap: HostCpuDelta = { activeSeconds: 3, totalSeconds: 6, cpus: 2 };
+    Object.defineProperty(r.cpu, 'host', {
+      get: () => {
+        if (throwing) throw new Error('proc gone');
+        return gap;
+      },
+    });
+    const reads: Array<[readMs?: number, busy?: number]> = [];
+    for (const last of [false, false, true]) {
+      throwing = !last;
+      r.clock.advance(1000);
+      const sample = r.cs.meter.sampleNow();
+      reads.push([sample?.hostCpuReadMs, last ? sample?.hostUtilization : undefined]);
+    }
+    expect(reads).to.deep.equal([
+      [0, undefined],
+      [0, undefined],
+      [3000, 0.5],
     ]);
     await r.metrics.shutdown();
   });
