@@ -7,6 +7,7 @@ import { Accrued } from './accrued.js';
 import { CallbackCpu } from './callback-cpu.js';
 import { ChildWeights } from './child-weights.js';
 import { CpuWeights } from './cpu-weights.js';
+import { EndListeners } from './end-listeners.js';
 import { EndedOperations } from './ended-operations.js';
 import { httpEndChecker } from './http-facts.js';
 import { OperationCpu } from './operation-cpu.js';
@@ -21,6 +22,7 @@ import type {
   DroppedOperation,
   EndedRequest,
   EndedRequestListener,
+  EndOptions,
   EnergySample,
   LentFigures,
   LentFiguresListener,
@@ -168,13 +170,14 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   private readonly captureContext: TrackerOptions['captureContext'];
   private readonly attribution: OperationAttribution;
   private readonly calibrationIntervalMs: number;
-  private readonly listeners = new Listeners<OperationListener>();
+  private readonly listeners = new EndListeners();
   private readonly settledListeners = new Listeners<LentFiguresListener>();
   /** What settledListeners are lent, set for each operation (see LentFigures). */
   private readonly lent: { -readonly [K in keyof LentFigures]: LentFigures[K] } = {
     operation: '',
     kind: 'operation',
     estimated: false,
+    provisional: false,
     attributes: undefined,
     joules: 0,
     grams: 0,
@@ -453,16 +456,19 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     return this.weights.entries();
   }
 
-  /** Calls `listener` with every operation's settled footprint; returns its unsubscribe. */
-  onEnd(listener: OperationListener): () => void {
+  /**
+   * Calls `listener` with the settled footprint of every operation, or of those of
+   * `options.kinds`; returns its unsubscribe.
+   */
+  onEnd(listener: OperationListener, options?: EndOptions): () => void {
     checkListener(listener, 'onEnd');
-    return this.listeners.add(listener);
+    return this.listeners.add(listener, options);
   }
 
   /**
-   * @internal onEnd for carbonscope's own listeners, which read a few figures and keep nothing:
-   * they are lent one object, set for each operation (see LentFigures), where onEnd's are
-   * given a footprint built for each. Called before onEnd's listeners.
+   * onEnd for listeners that read a few figures and keep nothing (carbonscope's scores and
+   * histograms, a dashboard's totals): they are lent one object, set for each operation (see
+   * LentFigures), where onEnd's are given a footprint built for each. Called before onEnd's.
    */
   onSettled(listener: LentFiguresListener): () => void {
     checkListener(listener, 'onSettled');
@@ -1549,15 +1555,15 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   private reportEnded(provisional: boolean): void {
     const { ended, batches } = this;
     let failure: { err: unknown } | undefined;
-    const listening = this.listeners.all.length > 0;
+    const { listeners } = this;
     for (let i = 0; i < ended.length; i++) {
       const op = ended.op(i);
       const kept = ended.kept(i);
       const context = ended.context(i);
-      if (!listening && !op && !context && !kept) {
-        // No footprint wanted: carbonscope's own listeners, if any, are lent the figures.
+      if (!op && !context && !kept && !listeners.wants(ended.kind(i))) {
+        // No footprint wanted: the settled listeners, if any, are lent the figures.
         try {
-          this.lend(i);
+          this.lend(i, provisional);
         } catch (err) {
           failure ??= { err };
         }
@@ -1600,13 +1606,14 @@ export class EnergyTracker implements OperationTracker, OperationHost {
    * The figures the footprint of ended operation `i` would carry, settled, to the
    * settledListeners, in the one object they are lent; rethrows the first error after.
    */
-  private lend(i: number): void {
+  private lend(i: number, provisional: boolean): void {
     const listeners = this.settledListeners.all;
     if (listeners.length === 0) return;
     const { ended, lent } = this;
     lent.operation = ended.name(i);
     lent.kind = ended.kind(i);
     lent.estimated = ended.estimated(i);
+    lent.provisional = provisional;
     lent.attributes = ended.attributes(i);
     lent.joules = ended.joules(i);
     lent.grams = ended.grams(i);
@@ -1621,7 +1628,8 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     // By index: a for-of's iterator, per operation, is what this path avoids (see callEach).
     for (let l = 0; l < listeners.length; l++) {
       try {
-        listeners[l](figures);
+        // Public: an async listener's rejection is onEnd's, not an unhandled one.
+        catchRejection(listeners[l](figures), this.failedLater);
       } catch (err) {
         failure ??= { err };
       }

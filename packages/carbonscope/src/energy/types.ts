@@ -287,17 +287,36 @@ export interface Measured<T> {
 
 export type OperationListener = (footprint: OperationFootprint) => void;
 
+/** onEnd's options. */
+export interface EndOptions {
+  /**
+   * Only operations of these kinds: a footprint is then built for those alone (a list of jobs
+   * beside `onSettled`'s per-request figures has none built per request). Every kind without.
+   */
+  readonly kinds?: readonly OperationKind[];
+}
+
 /**
- * @internal What carbonscope's own listeners read of an operation's settled footprint (its
- * scores, its histograms): one object of the tracker's, its fields set for each operation, lent
- * for the call, so that no footprint is built per operation for them. Read it there; keep none.
+ * An operation's settled figures, for a listener that reads them and keeps none (a total, a
+ * histogram): one object, its fields set for each operation and lent for the call, so that no
+ * footprint is built per operation for it. Read it there and keep none of it: the next
+ * operation's figures overwrite it (copy a field to keep it). Where a footprint is built for the
+ * operation anyway (an `onEnd` listener wants its kind), that footprint is what is lent, on the
+ * same terms.
  */
 export type LentFigures = Pick<
   OperationFootprint,
-  'operation' | 'kind' | 'estimated' | 'attributes' | 'joules' | 'grams' | 'embodiedGrams'
+  | 'operation'
+  | 'kind'
+  | 'estimated'
+  | 'provisional'
+  | 'attributes'
+  | 'joules'
+  | 'grams'
+  | 'embodiedGrams'
 >;
 
-/** @internal see LentFigures. */
+/** See LentFigures. */
 export type LentFiguresListener = (figures: LentFigures) => void;
 
 /**

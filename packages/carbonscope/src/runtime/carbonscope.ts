@@ -18,6 +18,7 @@ import {
   type EarlyAnswer,
   type EarlyAnswerListener,
   type EndedRequestListener,
+  type EndOptions,
   EnergyMeter,
   type EnergySnapshot,
   EnergyTracker,
@@ -729,14 +730,17 @@ export class Carbonscope implements OperationTracker {
     return this.meter.onSample(listener);
   }
 
-  /** Every operation's settled footprint, at the sample after its end. */
-  onEnd(listener: OperationListener): () => void {
-    return this.tracker.onEnd(listener);
+  /**
+   * Every operation's settled footprint, at the sample after its end; only those of
+   * `options.kinds` where given (no footprint is built for the others).
+   */
+  onEnd(listener: OperationListener, options?: EndOptions): () => void {
+    return this.tracker.onEnd(listener, options);
   }
 
   /**
-   * @internal onEnd for carbonscope's own listeners: the settled figures, lent for the call (see
-   * EnergyTracker.onSettled).
+   * Every operation's settled figures, at the sample after its end, in one object lent for the
+   * call: read them there and keep none (see LentFigures, EnergyTracker.onSettled).
    */
   onSettled(listener: LentFiguresListener): () => void {
     return this.tracker.onSettled(listener);

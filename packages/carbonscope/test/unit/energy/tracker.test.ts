@@ -38,6 +38,17 @@ interface Setup {
 
 const trackers: EnergyTracker[] = [];
 
+/** A tracker with no onEnd listener (setup's wants every footprint built), and its clock. */
+function unlistened(attribution?: OperationAttribution): {
+  clock: ScriptedClock;
+  tracker: EnergyTracker;
+} {
+  const clock = new ScriptedClock(0);
+  const tracker = new EnergyTracker({ clock: clock.now, loopIdle: clock.loopIdle, attribution });
+  trackers.push(tracker);
+  return { clock, tracker };
+}
+
 /** What `fn` gave process.emitWarning, kept from the test's output. */
 function warningsOf(fn: () => void): unknown[] {
   const warnings: unknown[] = [];
@@ -322,6 +333,84 @@ describe('operation tracker', () => {
     expect(() => tracker.update(sampleAt(clock.ms, 1, 0, false, clock.ms))).to.throw('failed /a');
     expect(order).to.deep.equal(['settled /a', 'end /a', 'settled /b', 'end /b']);
     expect(ended).to.have.length(2);
+  });
+
+  // A listener that wants a few kinds (a dashboard's list of jobs beside onSettled's request
+  // figures) had a footprint built for every operation, each request's too.
+  it('tells an onEnd listener with kinds of those alone, and builds no footprint for the others', () => {
+    const { clock, tracker } = unlistened();
+    const lent: LentFigures[] = [];
+    tracker.onSettled((f) => lent.push(f));
+    const jobs: OperationFootprint[] = [];
+    const off = tracker.onEnd((f) => jobs.push(f), { kinds: ['operation'] });
+    const run = () => {
+      close(tracker.begin('request', 'request'), '/a', 200);
+      close(tracker.begin('job'));
+      close(tracker.begin('request', 'request'), '/b', 200);
+      clock.advance(10);
+      tracker.update(sampleAt(clock.ms, 1, 0.5, false, clock.ms));
+    };
+    run();
+    expect(jobs.map((f) => [f.operation, f.kind])).to.deep.equal([['job', 'operation']]);
+    expect(lent.map((f) => f.kind)).to.deep.equal(['request', 'operation', 'request']);
+    // The requests' one lent object; the job's, the footprint built for the listener.
+    expect(lent[0]).to.equal(lent[2]);
+    expect(lent[1]).to.equal(jobs[0]);
+    off();
+    off(); // twice: the kinds it wanted are not given up twice
+    const all: OperationFootprint[] = [];
+    tracker.onEnd((f) => all.push(f));
+    lent.length = 0;
+    run();
+    expect(all.map((f) => f.operation)).to.deep.equal(['/a', 'job', '/b']);
+    expect(lent).to.deep.equal(all);
+    expect(jobs).to.have.length(1);
+  });
+
+  it("hands an async onSettled listener's rejection to onListenerError, as onEnd's", async () => {
+    const errors: string[] = [];
+    const { clock, tracker } = setup('wall', undefined, {
+      onListenerError: (err) => errors.push((err as Error).message),
+    });
+    const untyped = tracker.onSettled.bind(tracker) as (l: unknown) => () => void;
+    untyped(async (f: LentFigures) => {
+      throw new Error(`rejected ${f.operation}`);
+    });
+    close(tracker.begin('request', 'request'), '/a', 200);
+    clock.advance(10);
+    tracker.update(sampleAt(clock.ms, 1, 0, false, clock.ms));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(errors).to.deep.equal(['rejected /a']);
+  });
+
+  it('refuses onEnd kinds that are no kinds, by their type', () => {
+    const { tracker } = setup();
+    const listener = () => {};
+    const onEnd = tracker.onEnd.bind(tracker) as (l: unknown, o: unknown) => () => void;
+    expect(() => onEnd(listener, null)).to.throw(TypeError, 'options must be an object (got null)');
+    expect(() => onEnd(listener, { kinds: 'request' })).to.throw(
+      TypeError,
+      "onEnd(): kinds must be an array of 'request' and 'operation' (got string)",
+    );
+    expect(() => onEnd(listener, { kinds: [] })).to.throw(TypeError, '(got an empty array)');
+    expect(() => onEnd(listener, { kinds: ['job'] })).to.throw(
+      TypeError,
+      "onEnd(): each kind must be 'operation' or 'request' (got another string)",
+    );
+    expect(() => onEnd(listener, { kinds: undefined })).not.to.throw();
+  });
+
+  it('lends figures marked provisional where no sample settles them (stop)', () => {
+    // Wall: a calibration window holds each operation, and its footprint is built.
+    const { clock, tracker } = unlistened('wall');
+    const provisional: boolean[] = [];
+    tracker.onSettled((f) => provisional.push(f.provisional));
+    close(tracker.begin('request', 'request'), '/a', 200);
+    clock.advance(10);
+    tracker.update(sampleAt(clock.ms, 1, 0.5, false, clock.ms));
+    close(tracker.begin('request', 'request'), '/a', 200);
+    tracker.stop();
+    expect(provisional).to.deep.equal([false, true]);
   });
 
   // The instrumentation binds its `http.server.request.duration` once its start ended: the
