@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type {
   EarlyAnswerListener,
+  EndOptions,
   EnergySnapshot,
   GridIntensity,
   IntensitySource,
+  LentFiguresListener,
   OperationListener,
   SampleListener,
 } from 'carbonscope';
@@ -15,13 +17,15 @@ import { type EndpointStats, MAX_ENDPOINTS, RequestStats } from './request-stats
 export { CAR_GRAMS_CO2_PER_METRE } from './equivalence.js';
 
 /**
- * What the dashboard needs of carbonscope: its samples, ended operations and the answers given
- * before the app (Carbonscope has them).
+ * What the dashboard needs of carbonscope: its samples, ended operations (each request's
+ * figures, lent; the other operations' footprints) and the answers given before the app
+ * (Carbonscope has them).
  */
 export interface DashboardMeter {
   snapshot(): EnergySnapshot;
   onSample(listener: SampleListener): () => void;
-  onEnd(listener: OperationListener): () => void;
+  onSettled(listener: LentFiguresListener): () => void;
+  onEnd(listener: OperationListener, options?: EndOptions): () => void;
   onEarlyAnswer(listener: EarlyAnswerListener): () => void;
 }
 
@@ -37,6 +41,9 @@ export interface DashboardOptions {
   /** Wall clock, epoch ms. */
   now?: () => number;
 }
+
+/** The kinds of operation the recent list shows: requests are in the per-endpoint table. */
+const LISTED_KINDS = ['operation'] as const;
 
 /** Power series (scope × component × source) the history keeps a column for. */
 export const MAX_POWER_SERIES = 16;
@@ -180,9 +187,14 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   const endpoints = new Map<string, string>();
   const boot = randomUUID().slice(0, 8);
 
-  const unsubscribeEnded = options.meter.onEnd((footprint) => {
-    if (footprint.kind === 'request') requests.record(footprint);
-    else recent.record(footprint);
+  // A request's figures are added up and its footprint never listed: they are read from the
+  // lent figures, and a footprint is built for the listed kinds alone. One built per request
+  // was what the service's scavenges kept of carbonscope's (test/bench/OVERHEAD.md, item 38).
+  const unsubscribeSettled = options.meter.onSettled((figures) => {
+    if (figures.kind === 'request') requests.record(figures);
+  });
+  const unsubscribeEnded = options.meter.onEnd((footprint) => recent.record(footprint), {
+    kinds: LISTED_KINDS,
   });
   let answeredBeforeApp = 0;
   const unsubscribeEarly = options.meter.onEarlyAnswer(() => {
@@ -365,6 +377,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     },
     close: () => {
       unsubscribe();
+      unsubscribeSettled();
       unsubscribeEnded();
       unsubscribeEarly();
     },

@@ -1,4 +1,4 @@
-import { BoundedLabelSet, englishOrder, type OperationFootprint } from 'carbonscope';
+import { BoundedLabelSet, englishOrder, type LentFigures } from 'carbonscope';
 import { shownSci } from '../footprint.js';
 
 /** Endpoints beyond this many share the row `other`, so the table and history stay bounded. */
@@ -41,16 +41,18 @@ export class RequestStats {
     overflow: OTHER_ENDPOINT,
   });
 
-  record(footprint: OperationFootprint): void {
-    const totals = this.totalsOf(footprint.operation);
+  /** `figures` are lent (see LentFigures): read here, none kept. */
+  record(figures: LentFigures): void {
+    const totals = this.totalsOf(figures.operation);
     totals.requests++;
     totals.pending++;
-    totals.estimated = footprint.estimated;
+    totals.estimated = figures.estimated;
     // A figure that is no number would stay in the running totals, every mean after it NaN:
-    // that request's figure is left out (shownSci warns of it once).
-    const { joules, grams, embodiedGrams } = footprint;
-    if (![joules, grams, embodiedGrams].every(Number.isFinite)) {
-      shownSci(footprint);
+    // that request's figure is left out (shownSci warns of it once). Three tests, not an array
+    // of the three and its every(): that was an object per request.
+    const { joules, grams, embodiedGrams } = figures;
+    if (!(Number.isFinite(joules) && Number.isFinite(grams) && Number.isFinite(embodiedGrams))) {
+      shownSci(figures);
       return;
     }
     totals.joules += joules;

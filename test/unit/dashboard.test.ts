@@ -1,4 +1,7 @@
-import { bindMetrics, type PowerSource } from 'carbonscope';
+import { channel } from 'node:diagnostics_channel';
+import { createServer, IncomingMessage, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
+import { bindMetrics, type LentFigures, type PowerSource, setRoute } from 'carbonscope';
 import { expect } from 'chai';
 import { createTestMetrics } from '#library-tests/helpers/metrics.js';
 import {
@@ -18,8 +21,17 @@ import {
 } from '../../src/dashboard/index.js';
 
 const EPOCH = Date.UTC(2026, 0, 1);
+const start = channel('http.server.request.start');
+const finish = channel('http.server.response.finish');
+const server = createServer();
+const socket = new Socket();
 
-async function setUp(historyMinutes = 60, sampleIntervalMs = 1000, host?: PowerSource) {
+async function setUp(
+  historyMinutes = 60,
+  sampleIntervalMs = 1000,
+  host?: PowerSource,
+  env: Record<string, string> = {},
+) {
   const clock = new ScriptedClock(0);
   /** What the wall clock was stepped by (an NTP step, a VM restored from a snapshot). */
   const wall = { stepMs: 0 };
@@ -34,7 +46,7 @@ async function setUp(historyMinutes = 60, sampleIntervalMs = 1000, host?: PowerS
     cpu,
     wallClock,
     bootClock: () => clock.ms + boot.suspendedMs,
-    env: { ENERGY_SAMPLE_INTERVAL_MS: '60000' },
+    env: { ENERGY_SAMPLE_INTERVAL_MS: '60000', ...env },
     grid,
     ...(host ? { host } : {}),
   });
@@ -412,6 +424,54 @@ describe('dashboard state (real meter, scripted clock and source)', () => {
       // 901 s of 2 W, all within the last hour: not the 300 s since the forward step.
       expect(d.lastHour.windowSeconds).to.be.closeTo(901, 1);
       expect(d.lastHour.grams).to.be.closeTo(meter.snapshot().totals.process.grams, 1e-12);
+    } finally {
+      await close();
+    }
+  });
+
+  // Its per-request table was fed by onEnd: a footprint built for every request, kept by
+  // nothing past the call, was what the service's scavenges kept of carbonscope's request path.
+  it('adds up the requests from lent figures: no footprint is built for one', async () => {
+    // Wall attribution: a calibration window (the first sample opens one for new names) holds
+    // each operation, and builds its footprint, whoever listens.
+    const { dashboard, tick, clock, meter, close } = await setUp(60, 1000, undefined, {
+      ENERGY_OPERATION_ATTRIBUTION: 'wall',
+    });
+    try {
+      const requests: LentFigures[] = [];
+      meter.onSettled((f) => {
+        if (f.kind === 'request') requests.push(f);
+      });
+      const joules: number[] = [];
+      meter.trackRequests();
+      for (const route of ['/predict', '/predict', '/chat']) {
+        // As Node announces a request and its end: request tracking's path, the service's.
+        const request = new IncomingMessage(socket);
+        const message = { request, response: new ServerResponse(request), socket, server };
+        start.publish(message);
+        clock.advance(10);
+        setRoute(request, route);
+        finish.publish(message);
+        await meter.track('inference', async () => {
+          clock.advance(20);
+        });
+      }
+      meter.onSettled((f) => {
+        if (f.kind === 'request') joules.push(f.joules);
+      });
+      tick();
+      const d = dashboard.data(0);
+      expect(requests).to.have.length(3);
+      // One object lent for each request: none was built for the dashboard.
+      expect(new Set(requests).size).to.equal(1);
+      expect(d.recent.map((o) => o.operation)).to.deep.equal(Array(3).fill('inference'));
+      expect(d.requests.map((r) => [r.endpoint, r.requests])).to.deep.equal([
+        ['/predict', 2],
+        ['/chat', 1],
+      ]);
+      expect(joules[0]).to.be.greaterThan(0);
+      expect(d.requests[0].joulesPerRequest).to.be.closeTo((joules[0] + joules[1]) / 2, 1e-15);
+      expect(d.requests[1].joulesPerRequest).to.equal(joules[2]);
     } finally {
       await close();
     }
