@@ -333,7 +333,7 @@ export function bindMetrics(
     series.embodied(footprint.embodiedGrams);
   };
   options.settledBefore?.(record);
-  detach.push(cs.onSettled(record));
+  detach.push(settledListener(cs, record));
   if (recordHttp) {
     replayEndedEarly(cs, recordHttp.request);
     detach.push(cs.onRequestEnd(recordHttp.request), cs.onEarlyAnswer(recordHttp.early));
@@ -343,6 +343,17 @@ export function bindMetrics(
   return () => {
     for (const off of detach.splice(0)) off();
   };
+}
+
+/**
+ * `record` subscribed to the settled figures of `cs`: lent (onSettled), or where `cs` is of an
+ * older copy of the package, which has none (the default instance is shared; one that predates
+ * binderOf is bound with this copy's code), given each footprint by onEnd, as that copy did.
+ * Without it the binding threw `cs.onSettled is not a function` and recorded no operation.
+ */
+function settledListener(cs: Carbonscope, record: (figures: SettledFigures) => void): () => void {
+  const older = cs as Partial<Pick<Carbonscope, 'onSettled'>>;
+  return typeof older.onSettled === 'function' ? cs.onSettled(record) : cs.onEnd(record);
 }
 
 /**

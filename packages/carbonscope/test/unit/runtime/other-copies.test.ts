@@ -34,6 +34,22 @@ async function startedByAnOlderCopy(): Promise<{
   return { cs, lines };
 }
 
+/** The operation energy histogram's count lines, once `cs` tracked a `resize` and sampled. */
+async function energyCountsOfAResize(
+  cs: Pick<Carbonscope, 'track' | 'meter'>,
+  reader: PrometheusExporter,
+): Promise<string[]> {
+  cs.track('resize', () => 1);
+  cs.meter.sampleNow();
+  const { resourceMetrics } = await reader.collect();
+  const text = new PrometheusSerializer().serialize(resourceMetrics);
+  const counts = text
+    .split('\n')
+    .filter((l) => l.startsWith('carbonscope_operation_energy_count{'));
+  expect(counts, text).to.have.length(1);
+  return counts;
+}
+
 describe('two copies of carbonscope in one process', () => {
   afterEach(async () => {
     const slot = holder[KEY] as { started?: Carbonscope } | undefined;
@@ -85,18 +101,32 @@ describe('two copies of carbonscope in one process', () => {
     try {
       instrumentation.setMeterProvider(mp);
       await instrumentation.ready();
-      cs.track('resize', () => 1);
-      cs.meter.sampleNow();
-      const { resourceMetrics } = await reader.collect();
-      const text = new PrometheusSerializer().serialize(resourceMetrics);
-      const counts = text
-        .split('\n')
-        .filter((l) => l.startsWith('carbonscope_operation_energy_count{'));
-      expect(counts, text).to.have.length(1);
+      const counts = await energyCountsOfAResize(cs, reader);
       expect(counts[0]).to.include('otel_scope_version="0.0.0-other"');
     } finally {
       instrumentation.disable();
       await other.stop();
+      await mp.shutdown();
+    }
+  });
+
+  // An older copy's instance (no binder in its slot) is bound with this copy's code, and that
+  // version's has no onSettled: the binding threw at bind time and recorded no operation.
+  it("records the operations of an older copy's instance, which has no onSettled", async () => {
+    const { cs } = await startedByAnOlderCopy();
+    const older = cs as { onSettled?: unknown };
+    older.onSettled = undefined;
+    const reader = new PrometheusExporter({ preventServerStart: true });
+    const mp = new MeterProvider({ readers: [reader] });
+    const instrumentation = new CarbonscopeInstrumentation({ logger: memoryLogger().logger });
+    try {
+      instrumentation.setMeterProvider(mp);
+      await instrumentation.ready();
+      const counts = await energyCountsOfAResize(cs, reader);
+      expect(counts[0]).to.include('operation="resize"').and.match(/ 1$/);
+    } finally {
+      instrumentation.disable();
+      delete older.onSettled;
       await mp.shutdown();
     }
   });
