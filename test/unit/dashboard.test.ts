@@ -432,8 +432,9 @@ describe('dashboard state (real meter, scripted clock and source)', () => {
   // Its per-request table was fed by onEnd: a footprint built for every request, kept by
   // nothing past the call, was what the service's scavenges kept of carbonscope's request path.
   it('adds up the requests from lent figures: no footprint is built for one', async () => {
-    // Wall attribution: a calibration window (the first sample opens one for new names) holds
-    // each operation, and builds its footprint, whoever listens.
+    // Wall attribution: under the default (calibrated), a calibration window (the first sample
+    // opens one for new names) would hold each operation and build its footprint, whoever
+    // listens, and no figures would be lent.
     const { dashboard, tick, clock, meter, close } = await setUp(60, 1000, undefined, {
       ENERGY_OPERATION_ATTRIBUTION: 'wall',
     });

@@ -401,7 +401,8 @@ describe('operation tracker', () => {
   });
 
   it('lends figures marked provisional where no sample settles them (stop)', () => {
-    // Wall: a calibration window holds each operation, and its footprint is built.
+    // Wall: under the default (calibrated), the first sample's calibration window holds the second
+    // request, and its footprint is built and lent instead (checked by hand: lent, then built).
     const { clock, tracker } = unlistened('wall');
     const provisional: boolean[] = [];
     tracker.onSettled((f) => provisional.push(f.provisional));
