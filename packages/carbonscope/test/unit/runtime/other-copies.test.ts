@@ -34,20 +34,30 @@ async function startedByAnOlderCopy(): Promise<{
   return { cs, lines };
 }
 
-/** The operation energy histogram's count lines, once `cs` tracked a `resize` and sampled. */
-async function energyCountsOfAResize(
-  cs: Pick<Carbonscope, 'track' | 'meter'>,
-  reader: PrometheusExporter,
-): Promise<string[]> {
-  cs.track('resize', () => 1);
-  cs.meter.sampleNow();
-  const { resourceMetrics } = await reader.collect();
-  const text = new PrometheusSerializer().serialize(resourceMetrics);
-  const counts = text
-    .split('\n')
-    .filter((l) => l.startsWith('carbonscope_operation_energy_count{'));
-  expect(counts, text).to.have.length(1);
-  return counts;
+/**
+ * The operation energy histogram's count lines, once CarbonscopeInstrumentation bound a meter
+ * provider and `cs` tracked a `resize` and sampled.
+ */
+async function energyCountsOfAResize(cs: Pick<Carbonscope, 'track' | 'meter'>): Promise<string[]> {
+  const reader = new PrometheusExporter({ preventServerStart: true });
+  const mp = new MeterProvider({ readers: [reader] });
+  const instrumentation = new CarbonscopeInstrumentation({ logger: memoryLogger().logger });
+  try {
+    instrumentation.setMeterProvider(mp);
+    await instrumentation.ready();
+    cs.track('resize', () => 1);
+    cs.meter.sampleNow();
+    const { resourceMetrics } = await reader.collect();
+    const text = new PrometheusSerializer().serialize(resourceMetrics);
+    const counts = text
+      .split('\n')
+      .filter((l) => l.startsWith('carbonscope_operation_energy_count{'));
+    expect(counts, text).to.have.length(1);
+    return counts;
+  } finally {
+    instrumentation.disable();
+    await mp.shutdown();
+  }
 }
 
 describe('two copies of carbonscope in one process', () => {
@@ -95,18 +105,11 @@ describe('two copies of carbonscope in one process', () => {
       'api.js',
     );
     const cs = await other.start({ settings: testConfig(ENV), logger: memoryLogger().logger });
-    const reader = new PrometheusExporter({ preventServerStart: true });
-    const mp = new MeterProvider({ readers: [reader] });
-    const instrumentation = new CarbonscopeInstrumentation({ logger: memoryLogger().logger });
     try {
-      instrumentation.setMeterProvider(mp);
-      await instrumentation.ready();
-      const counts = await energyCountsOfAResize(cs, reader);
+      const counts = await energyCountsOfAResize(cs);
       expect(counts[0]).to.include('otel_scope_version="0.0.0-other"');
     } finally {
-      instrumentation.disable();
       await other.stop();
-      await mp.shutdown();
     }
   });
 
@@ -116,18 +119,11 @@ describe('two copies of carbonscope in one process', () => {
     const { cs } = await startedByAnOlderCopy();
     const older = cs as { onSettled?: unknown };
     older.onSettled = undefined;
-    const reader = new PrometheusExporter({ preventServerStart: true });
-    const mp = new MeterProvider({ readers: [reader] });
-    const instrumentation = new CarbonscopeInstrumentation({ logger: memoryLogger().logger });
     try {
-      instrumentation.setMeterProvider(mp);
-      await instrumentation.ready();
-      const counts = await energyCountsOfAResize(cs, reader);
+      const counts = await energyCountsOfAResize(cs);
       expect(counts[0]).to.include('operation="resize"').and.match(/ 1$/);
     } finally {
-      instrumentation.disable();
       delete older.onSettled;
-      await mp.shutdown();
     }
   });
 
