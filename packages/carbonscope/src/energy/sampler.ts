@@ -477,8 +477,7 @@ export class Sampler {
       if (delta.cpus > 0) this.hostCpus = delta.cpus;
       return delta;
     } catch (err) {
-      const message = printable(String(err instanceof Error ? err.message : err).split('\n')[0]);
-      const unread = `the host CPU reader failed (${message})`;
+      const unread = `the host CPU reader failed (${firstLineOf(err)})`;
       return { activeSeconds: 0, totalSeconds: 0, cpus: this.hostCpus || logicalCpus(), unread };
     }
   }
@@ -647,4 +646,13 @@ function emissionsFigureOf(e: Emissions): EmissionsFigure {
     grams: e.grams,
     gramsPerSecond: e.gramsPerSecond,
   };
+}
+
+/** A thrown value's first line, printable; one String() cannot convert (no prototype) is named. */
+function firstLineOf(err: unknown): string {
+  try {
+    return printable(String(err instanceof Error ? err.message : err).split('\n')[0]);
+  } catch {
+    return 'a value with no text';
+  }
 }

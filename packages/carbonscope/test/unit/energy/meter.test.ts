@@ -1034,6 +1034,25 @@ describe('energy meter', () => {
     await r.metrics.shutdown();
   });
 
+  // String() of a thrown value with no prototype throws itself: out of the sample, which was lost.
+  it('a host CPU reader that throws what has no text: unread all the same, no throw', async () => {
+    const r = await rig({ host: constantSource(10, { name: 'estimate' }) });
+    await prime(r);
+    Object.defineProperty(r.cpu, 'host', {
+      get: () => {
+        throw Object.create(null);
+      },
+    });
+    r.clock.advance(1000);
+    r.cpu.processSeconds += 0.5;
+    const sample = r.cs.meter.sampleNow();
+    expect(sample?.hostCpuReadMs).to.equal(0);
+    const warnings = r.lines.filter((l) => l.level === 40).map((l) => String(l.msg));
+    expect(warnings).to.have.length(1);
+    expect(warnings[0]).to.include('the host CPU reader failed (');
+    await r.metrics.shutdown();
+  });
+
   // What HostCpuReader's doc tells a reader of one's own: its next delta that returns is taken
   // to hold the CPU time of the intervals its throws left unread, as the reader made here does.
   it("a host CPU reader's read after throws covers the time since its last read", async () => {
