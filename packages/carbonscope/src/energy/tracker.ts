@@ -35,6 +35,7 @@ import type {
   OperationListener,
   OperationTracker,
 } from './types.js';
+import { WhileReporting } from './while-reporting.js';
 
 export interface TrackerOptions {
   clock: Clock;
@@ -234,6 +235,8 @@ export class EnergyTracker implements OperationTracker, OperationHost {
    * operation there was kept). An array reused from interval to interval.
    */
   private readonly batches: Array<SettlementBatch | undefined> = [];
+  /** What a listener's call asked of the tracker while it reported, for after the report. */
+  private readonly whileReporting = new WhileReporting();
 
   private readonly createdMs: number;
   private intervalStartMs: number | undefined;
@@ -610,6 +613,10 @@ export class EnergyTracker implements OperationTracker, OperationHost {
    * (ended or not) get their share of its process energy; those that ended in it are reported.
    */
   update(sample: EnergySample): void {
+    if (this.whileReporting.active) {
+      this.whileReporting.addSample(sample);
+      return;
+    }
     // A binding takes them as its start ends, before this: none did (no `http` recorded).
     if (this.stopKeeping || this.endedEarly) this.endKeeping(true);
     const now = sample.nowMs;
@@ -759,7 +766,11 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     this.dropOld(now);
     this.learnChildren();
     this.calibrate(now);
-    this.reportEnded(false);
+    try {
+      this.reportEnded(false);
+    } finally {
+      this.afterReport();
+    }
     const failure = this.heldFailure;
     this.heldFailure = undefined;
     if (failure) throw failure.err;
@@ -771,6 +782,10 @@ export class EnergyTracker implements OperationTracker, OperationHost {
    */
   stop(): void {
     if (this.stopped) return;
+    if (this.whileReporting.active) {
+      this.whileReporting.stop = true;
+      return;
+    }
     this.stopped = true;
     this.endKeeping(true);
     this.cpu?.stop();
@@ -782,6 +797,25 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     } catch (err) {
       this.listenerFailed(err);
     }
+    this.afterReport();
+  }
+
+  /**
+   * What a listener asked for in its call while the tracker reported, in order: its samples
+   * settled, then its stop(). A failure there is a listener's outside the sample that reported.
+   */
+  private afterReport(): void {
+    const later = this.whileReporting;
+    for (let sample = later.nextSample(); sample; sample = later.nextSample()) {
+      try {
+        this.update(sample);
+      } catch (err) {
+        this.listenerFailed(err);
+      }
+    }
+    if (!later.stop) return;
+    later.stop = false;
+    this.stop();
   }
 
   /** @internal called once, by TrackedOperation.end or close */
@@ -1553,6 +1587,16 @@ export class EnergyTracker implements OperationTracker, OperationHost {
    * then empties the list; rethrows the first listener error after.
    */
   private reportEnded(provisional: boolean): void {
+    this.whileReporting.active = true;
+    try {
+      this.reportEach(provisional);
+    } finally {
+      this.whileReporting.active = false;
+    }
+  }
+
+  /** reportEnded's loop over what had ended when it began (see WhileReporting). */
+  private reportEach(provisional: boolean): void {
     const { ended, batches } = this;
     let failure: { err: unknown } | undefined;
     const { listeners } = this;

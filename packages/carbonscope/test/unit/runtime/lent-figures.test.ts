@@ -80,3 +80,50 @@ describe('the settled figures lent to carbonscope’s own listeners', () => {
     });
   }
 });
+
+/**
+ * Operations a, b and c, reported at a sample whose first onSettled listener stops carbonscope
+ * (its stop() takes the last sample at once); what the listener after it read, and what onEnd
+ * was told where `onEnd` is subscribed.
+ */
+async function stoppedInTheCall(onEnd: boolean): Promise<{ after: string[]; ended: string[] }> {
+  const clock = new ScriptedClock(10_000);
+  const cpu = new ScriptedCpu();
+  const env = { ENERGY_OPERATION_ATTRIBUTION: 'wall' };
+  const cs = await scriptedCarbonscope({ clock, cpu, env });
+  await cs.start();
+  const after: string[] = [];
+  const ended: string[] = [];
+  let stopping: Promise<void> | undefined;
+  cs.onSettled(() => {
+    if (stopping) return;
+    clock.advance(50);
+    stopping = cs.stop();
+  });
+  cs.onSettled((f) => after.push(f.operation));
+  if (onEnd) cs.onEnd((f) => ended.push(f.operation));
+  for (const name of ['a', 'b', 'c']) {
+    const op = cs.begin(name);
+    clock.advance(10 * name.length);
+    op.end();
+  }
+  clock.advance(100);
+  cpu.interval(0.5, 0.5, 0.3);
+  cs.meter.sampleNow();
+  await stopping;
+  return { after, ended };
+}
+
+// cs.stop() in a listener's call takes its last sample there: settled after the report, it no
+// longer rewrites the lent figures under the listeners after it, nor reports anything twice.
+describe('carbonscope stopped in an onSettled listener’s call', () => {
+  it('lends the listeners after it the operations that were due', async () => {
+    expect((await stoppedInTheCall(false)).after).to.deep.equal(['a', 'b', 'c']);
+  });
+
+  it('tells onEnd of each operation once', async () => {
+    const { after, ended } = await stoppedInTheCall(true);
+    expect(ended).to.deep.equal(['a', 'b', 'c']);
+    expect(after).to.deep.equal(['a', 'b', 'c']);
+  });
+});
