@@ -801,11 +801,12 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   }
 
   /**
-   * What a listener asked for in its call while the tracker reported, in order: its samples
-   * settled, then its stop(). A failure there is a listener's outside the sample that reported.
+   * What a listener asked for in its call while the tracker reported, in order: the operations
+   * it ended wait for the next sample, its samples are settled, then its stop() is done. A failure there is a listener's outside the sample that reported.
    */
   private afterReport(): void {
     const later = this.whileReporting;
+    later.takeEnded(this.pendLater);
     for (let sample = later.nextSample(); sample; sample = later.nextSample()) {
       try {
         this.update(sample);
@@ -832,6 +833,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     const footprint =
       kept || atOnce || this.finishListeners.all.length > 0 ? this.provisional(op) : undefined;
     if (atOnce) this.reportNow(op.context, op, footprint as OperationFootprint);
+    else if (this.whileReporting.active) this.whileReporting.addEnded(op, kept);
     else this.pend(op, kept);
     this.told(op, footprint);
     return footprint;
@@ -911,6 +913,9 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       // Its own failure has nowhere left to go but the caller's end(), which it must not fail.
     }
   }
+
+  /** pend, bound: for an operation ended while the tracker reported. */
+  private readonly pendLater = (op: TrackedOperation, kept: boolean): void => this.pend(op, kept);
 
   /** Takes a running operation out of the list (the number running drops). */
   private unlink(op: TrackedOperation): void {

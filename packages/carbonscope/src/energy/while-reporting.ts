@@ -1,10 +1,12 @@
+import type { TrackedOperation } from './tracked-operation.js';
 import type { EnergySample } from './types.js';
 
 /**
- * What a listener did to the tracker while it reported the ended operations: a sample taken in
- * its call (cs.stop() takes its last one at once) or a stop, kept in order for after the report.
- * Settled inside it, the sample rewrote the figures lent to the listeners after that one and
- * reported the same operations twice. Empty but where a listener re-enters, so it allocates
+ * What a listener did to the tracker while it reported the ended operations: an operation it
+ * ended, a sample taken in its call (cs.stop() takes its last one at once) or a stop, kept in
+ * order for after the report. Settled inside it, the sample rewrote the figures lent to the
+ * listeners after that one and reported the same operations twice; the operation was reported
+ * at once, without its share of the interval it ended in. Empty but where a listener re-enters, so it allocates
  * nothing on a request's path.
  */
 export class WhileReporting {
@@ -13,6 +15,22 @@ export class WhileReporting {
   /** The tracker's stop() came in a listener's call. */
   stop = false;
   private readonly samples: EnergySample[] = [];
+  private readonly ended: TrackedOperation[] = [];
+  private readonly kept: boolean[] = [];
+
+  /** An operation ended in a listener's call; `kept`: end()'s, its footprint wanted after. */
+  addEnded(op: TrackedOperation, kept: boolean): void {
+    this.ended.push(op);
+    this.kept.push(kept);
+  }
+
+  /** Hands each operation ended in the report to `pend`, in the order they ended; forgets them. */
+  takeEnded(pend: (op: TrackedOperation, kept: boolean) => void): void {
+    const { ended, kept } = this;
+    for (let i = 0; i < ended.length; i++) pend(ended[i], kept[i]);
+    ended.length = 0;
+    kept.length = 0;
+  }
 
   addSample(sample: EnergySample): void {
     this.samples.push(sample);

@@ -82,4 +82,65 @@ describe('a sample that comes while the tracker reports', () => {
     expect(sum(ended)).to.be.closeTo(10, 1e-9);
     expect(ended[3].joules).to.be.closeTo(3 + 4, 1e-9);
   });
+
+  it('puts a listener failure of the deferred settlement where failures outside a sample go', () => {
+    const clock = new ScriptedClock(0);
+    const failures: unknown[] = [];
+    const t = new EnergyTracker({
+      clock: clock.now,
+      loopIdle: clock.loopIdle,
+      attribution: 'wall',
+      onListenerError: (err) => failures.push(err),
+    });
+    trackers.push(t);
+    const sample = (): void => t.update(sampleAt(clock.now(), 1, 0.0001, false));
+    const first = t.begin('first');
+    clock.advance(100);
+    first.end();
+    let calls = 0;
+    t.onEnd(() => {
+      calls++;
+      if (calls === 1) {
+        const second = t.begin('second');
+        clock.advance(100);
+        second.end();
+        // Reported at the deferred sample, whose settlement this listener then fails.
+        sample();
+        return;
+      }
+      throw new Error('second listener call');
+    });
+    expect(() => sample()).not.to.throw();
+    expect(calls).to.equal(2);
+    expect(failures.map((e) => (e as Error).message)).to.deep.equal(['second listener call']);
+  });
+});
+
+// An operation ended in a listener's call ended after the interval being reported: it waits for
+// the next sample (its share of the interval it ended in), as any operation that ends does.
+describe('an operation ended while the tracker reports', () => {
+  afterEach(() => {
+    for (const t of trackers.splice(0)) t.stop();
+  });
+
+  it('is reported at the next sample, with its share of the interval it ended in', () => {
+    const { clock, tracker: t, sample } = tracker();
+    const ended: OperationFootprint[] = [];
+    const x = t.begin('x');
+    endThree(clock, t);
+    t.onEnd((f) => {
+      ended.push(f);
+      if (f.operation !== 'a') return;
+      clock.advance(400);
+      x.end();
+    });
+    sample(6);
+    expect(ended.map((f) => f.operation)).to.deep.equal(['a', 'b', 'c']);
+    // The 400 ms `x` ran into the next interval are 4 of its 10 J (it ran alone there).
+    clock.advance(600);
+    sample(10);
+    expect(ended.map((f) => f.operation)).to.deep.equal(['a', 'b', 'c', 'x']);
+    expect(ended[3].provisional).to.equal(false);
+    expect(ended[3].joules).to.be.closeTo(3 + 4, 1e-9);
+  });
 });
