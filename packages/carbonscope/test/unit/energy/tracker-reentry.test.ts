@@ -83,6 +83,20 @@ describe('a sample that comes while the tracker reports', () => {
     expect(ended[3].joules).to.be.closeTo(3 + 4, 1e-9);
   });
 
+  it("waits, as a stop() in a listener's call does: each operation is reported once, settled", () => {
+    const { clock, tracker: t, sample } = tracker();
+    endThree(clock, t);
+    const ended: OperationFootprint[] = [];
+    t.onEnd(() => t.stop());
+    t.onEnd((f) => ended.push(f));
+    sample(6);
+    expect(ended.map((f) => `${f.operation} ${f.provisional}`)).to.deep.equal([
+      'a false',
+      'b false',
+      'c false',
+    ]);
+  });
+
   it('puts a listener failure of the deferred settlement where failures outside a sample go', () => {
     const clock = new ScriptedClock(0);
     const failures: unknown[] = [];
