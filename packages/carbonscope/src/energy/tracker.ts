@@ -914,8 +914,15 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     }
   }
 
-  /** pend, bound: for an operation ended while the tracker reported. */
-  private readonly pendLater = (op: TrackedOperation, kept: boolean): void => this.pend(op, kept);
+  /**
+   * pend, bound: for an operation ended while the tracker reported. One awaited then was told
+   * (waitedFor) before the report's end said no one waits: told again, or the loop's end took
+   * no sample for it and its settled() waited for the meter's next one.
+   */
+  private readonly pendLater = (op: TrackedOperation, kept: boolean): void => {
+    this.pend(op, kept);
+    if (op.awaited) this.waitedFor();
+  };
 
   /** Takes a running operation out of the list (the number running drops). */
   private unlink(op: TrackedOperation): void {

@@ -157,4 +157,37 @@ describe('an operation ended while the tracker reports', () => {
     expect(ended[3].provisional).to.equal(false);
     expect(ended[3].joules).to.be.closeTo(3 + 4, 1e-9);
   });
+
+  it("awaited in the listener's call, leaves the tracker awaited (the loop's end samples)", async () => {
+    const clock = new ScriptedClock(0);
+    let told = 0;
+    const t = new EnergyTracker({
+      clock: clock.now,
+      loopIdle: clock.loopIdle,
+      attribution: 'wall',
+      onAwaited: () => told++,
+    });
+    trackers.push(t);
+    const sample = (joules: number): void =>
+      t.update(sampleAt(clock.now(), joules, 0.0001, false, 100));
+    const x = t.begin('x');
+    const a = t.begin('a');
+    clock.advance(100);
+    a.end();
+    let waiting: Promise<OperationFootprint> | undefined;
+    t.onEnd((f) => {
+      if (f.operation !== 'a') return;
+      clock.advance(100);
+      x.end();
+      waiting = x.settled();
+    });
+    sample(2);
+    // Reset as the report ended, the flag LoopEndSettler reads said no one waited: no sample
+    // at the loop's end, and settled() waited for the meter's next one.
+    expect(t.awaited).to.equal(true);
+    expect(told).to.be.greaterThan(0);
+    // Half of the first interval's 2 J (with `a`), all of the next one's 1 J (alone).
+    sample(1);
+    expect((await waiting)?.joules).to.be.closeTo(1 + 1, 1e-9);
+  });
 });
