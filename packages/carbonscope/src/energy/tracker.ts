@@ -802,7 +802,8 @@ export class EnergyTracker implements OperationTracker, OperationHost {
 
   /**
    * What a listener asked for in its call while the tracker reported, in order: the operations
-   * it ended wait for the next sample, its samples are settled, then its stop() is done. A failure there is a listener's outside the sample that reported.
+   * it ended wait for the next sample, its samples are settled, then its stop() is done. A
+   * failure there is a listener's outside the sample that reported.
    */
   private afterReport(): void {
     const later = this.whileReporting;

@@ -6,8 +6,8 @@ import type { EnergySample } from './types.js';
  * ended, a sample taken in its call (cs.stop() takes its last one at once) or a stop, kept in
  * order for after the report. Settled inside it, the sample rewrote the figures lent to the
  * listeners after that one and reported the same operations twice; the operation was reported
- * at once, without its share of the interval it ended in. Empty but where a listener re-enters, so it allocates
- * nothing on a request's path.
+ * at once, without its share of the interval it ended in. Empty but where a listener
+ * re-enters, so it allocates nothing on a request's path.
  */
 export class WhileReporting {
   /** True while the tracker reports: what comes now waits for the report's end. */
