@@ -3,11 +3,14 @@ import type { EnergySample } from './types.js';
 
 /**
  * What a listener did to the tracker while it reported the ended operations: an operation it
- * ended, a sample taken in its call (cs.stop() takes its last one at once) or a stop, kept in
- * order for after the report. Settled inside it, the sample rewrote the figures lent to the
- * listeners after that one and reported the same operations twice; the operation was reported
- * at once, without its share of the interval it ended in. Empty but where a listener
- * re-enters, so it allocates nothing on a request's path.
+ * ended, a sample taken in its call (cs.stop() takes its last one at once) or a stop, kept for
+ * after the report: the operations pended first, then the samples in order, then the stop. An
+ * operation ended after such a sample is settled by it all the same, its share of the time
+ * between the two given to the others (microseconds, where cs.stop() took it): keeping one order
+ * would need the sample settled at its own time, after the clock moved on. Settled inside the
+ * report, the sample rewrote the figures lent to the listeners after that one and reported the
+ * same operations twice; the operation was reported at once, without its share of the interval
+ * it ended in. Empty but where a listener re-enters, so it allocates nothing on a request's path.
  */
 export class WhileReporting {
   /** True while the tracker reports: what comes now waits for the report's end. */
