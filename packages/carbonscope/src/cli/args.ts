@@ -625,6 +625,9 @@ export function unknownCommand(command: string): string {
   return `unknown command "${command}" (expected run, monitor or impacts)`;
 }
 
+/** The usage error's text for `carbonscope` alone: a mistake, told as the others are. */
+export const NO_COMMAND = 'no command given (expected run, monitor or impacts)';
+
 /** Each command's --help. */
 export const COMMAND_HELPS: ReadonlyMap<string, string> = new Map([
   ['run', RUN_HELP],

@@ -20,7 +20,7 @@ const monitorSignals = process.argv[2] === 'monitor' ? takeStopSignals(STOP_SIGN
 async function main(argv: string[]): Promise<number | Ending> {
   const [command, ...rest] = argv;
   try {
-    const { commandHelp, MAIN_HELP, UsageError, unknownCommand } =
+    const { commandHelp, MAIN_HELP, NO_COMMAND, UsageError, unknownCommand } =
       await loadModule<typeof import('./args.js')>('./args.js');
     switch (command) {
       // Each command loads only its own modules: `impacts` needs none of the meter, OTel SDK and
@@ -42,12 +42,12 @@ async function main(argv: string[]): Promise<number | Ending> {
         );
         return 0;
       case undefined:
+        // A mistake, not a request for help: its usage on stderr, so that a pipe gets none.
+        throw new UsageError(NO_COMMAND);
       case '-h':
       case '--help':
         process.stdout.write(MAIN_HELP);
-        return command === undefined
-          ? (await loadModule<typeof import('./failure.js')>('./failure.js')).USAGE_EXIT
-          : 0;
+        return 0;
       case 'help':
         // `carbonscope help run`, as git and npm take it.
         process.stdout.write(rest[0] === undefined ? MAIN_HELP : commandHelp(rest[0]));

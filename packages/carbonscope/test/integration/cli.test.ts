@@ -840,6 +840,19 @@ Module._load = function (request, ...rest) {
     }
   });
 
+  // stdout carries only what was asked for (--help, --json): a pipe got the usage, exit 2.
+  it('refuses a bare carbonscope on stderr, the usage after, exit 2', async () => {
+    const r = await cli([]);
+    expect(r.code).to.equal(2);
+    expect(r.stdout).to.equal('');
+    const [refusal, blank, usage] = r.stderr.split('\n', 3);
+    expect([refusal, blank]).to.deep.equal([
+      'carbonscope: no command given (expected run, monitor or impacts)',
+      '',
+    ]);
+    expect(usage).to.equal('Usage: carbonscope <command> [options]');
+  });
+
   // A URL that does not parse still has its password masked, wherever it shows: a password of
   // one letter would mask that letter throughout the usage, so this one is a word of its own.
   it('masks the password of an --otlp URL that does not parse', async () => {
