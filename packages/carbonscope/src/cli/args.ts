@@ -487,8 +487,11 @@ export function parseImpactsArgs(args: string[]): ImpactsOptions {
       `--latency: must be more than 0 s, or left out where not measured (got "${latency}")`,
     );
   }
-  if (provider === '') throw new UsageError('--provider: expected a provider such as openai');
-  if (zone === '') throw new UsageError('--zone: expected an alpha-3 zone such as FRA');
+  // Spaces alone are as empty as nothing (a variable left unset, quoted), as in --model.
+  if (provider?.trim() === '') {
+    throw new UsageError('--provider: expected a provider such as openai');
+  }
+  if (zone?.trim() === '') throw new UsageError('--zone: expected an alpha-3 zone such as FRA');
   return { help, provider, model, outputTokens, latencySeconds, zone, json };
 }
 

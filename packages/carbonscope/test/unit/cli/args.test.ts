@@ -460,6 +460,26 @@ describe('command-line arguments', () => {
     expect(parseImpactsArgs(['-m', id, '-n', '5']).model).to.equal(id);
   });
 
+  // `-p " "` or `-z " "` (a variable of spaces) went to the catalog and exit 1 (`Could not find
+  // model `gpt-4o` for   provider`), where an empty one, and a blank --model, are usage errors.
+  it('refuses an impacts --provider or --zone of spaces alone, as an empty one', () => {
+    const base = ['-m', 'gpt-4o', '-n', '5'];
+    for (const blank of ['', ' ', '\t ']) {
+      expect(() => parseImpactsArgs([...base, '-p', blank]), `-p "${blank}"`).to.throw(
+        UsageError,
+        /^--provider: expected a provider such as openai$/,
+      );
+      expect(() => parseImpactsArgs([...base, '-z', blank]), `-z "${blank}"`).to.throw(
+        UsageError,
+        /^--zone: expected an alpha-3 zone such as FRA$/,
+      );
+    }
+    expect(parseImpactsArgs([...base, '-p', 'openai', '-z', 'FRA'])).to.include({
+      provider: 'openai',
+      zone: 'FRA',
+    });
+  });
+
   it('refuses an impacts --latency of 0 s, which no request takes, as it does a malformed one', () => {
     const base = ['-m', 'openai/gpt-4o', '-n', '100'];
     for (const latency of ['0', '0.0', '00.000']) {
