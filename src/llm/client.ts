@@ -9,6 +9,7 @@ import {
   redactionList,
   type StatusMessage,
   splitBaseUrl,
+  urlSecrets,
   withDeadline,
 } from 'carbonscope';
 import OpenAI, {
@@ -188,8 +189,10 @@ export function createChatService(options: ChatServiceOptions): ChatService {
       'no data-centre figures for this LLM provider: using the world mix',
     );
   }
-  // With its JSON-escaped form: an upstream error without a message is quoted as its JSON.
-  const secrets = redactionList(maskableSecret(options.apiKey) ? [options.apiKey] : []);
+  // With its JSON-escaped form: an upstream error without a message is quoted as its JSON. The
+  // base URL's own secrets too (a proxy's ?token=): an upstream that echoes the URL gave them out.
+  const key = maskableSecret(options.apiKey) ? [options.apiKey] : [];
+  const secrets = redactionList([...key, ...urlSecrets(options.baseUrl)]);
   const client = new OpenAI({
     ...clientUrl(options.baseUrl),
     apiKey: options.apiKey ?? NO_KEY,

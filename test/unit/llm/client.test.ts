@@ -530,4 +530,33 @@ describe('llm chat client', () => {
       await stub.close();
     }
   });
+
+  // A key may come in the base URL's query (a proxy's ?token=, Azure's ?api-key=): the service's
+  // logger masked it, but an upstream that echoes the URL handed it to every /chat client.
+  it("never lets out a key of the base URL's query, echoed in an error or a completion", async () => {
+    const token = 'url-token-SECRET-0123456789';
+    const echoUrl = (req: IncomingMessage, res: ServerResponse) => {
+      const ok = req.url?.includes('ok=1');
+      if (!ok) {
+        res.writeHead(400, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { message: `bad path ${req.url}` } }));
+        return;
+      }
+      const echo = `seen ${req.url}`;
+      completionOf(() => ({ id: echo, model: echo, finish: echo, content: echo }))(req, res);
+    };
+    const stub = await startStubUpstream(echoUrl);
+    try {
+      const refused = service(`${stub.baseUrl}?token=${token}`, metrics).svc;
+      const err = await expectLlmError(refused.complete(ask), 502, 'upstream_error');
+      expect(err.message).to.include('token=[redacted]');
+      expect(err.message).not.to.include(token);
+      const served = service(`${stub.baseUrl}?ok=1&token=${token}`, metrics).svc;
+      const result = await served.complete(ask);
+      expect(result.message.content).to.include('token=[redacted]');
+      expect(JSON.stringify(result)).not.to.include(token);
+    } finally {
+      await stub.close();
+    }
+  });
 });
