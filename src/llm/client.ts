@@ -231,7 +231,11 @@ export function createChatService(options: ChatServiceOptions): ChatService {
     const latencySeconds = (performance.now() - started) / 1000;
     // The body is whatever the upstream sent, typed or not: null, a number, content that is no text.
     const choice = response?.choices?.[0];
-    if (!choice?.message) throw noCompletion(response, secrets, logger);
+    // A message that is no object (text, an array) has no content to read: no completion either.
+    const message: unknown = choice?.message;
+    if (typeof message !== 'object' || message === null || Array.isArray(message)) {
+      throw noCompletion(response, secrets, logger);
+    }
     const content: unknown = choice.message.content ?? '';
     if (typeof content !== 'string') {
       throw new LlmError(

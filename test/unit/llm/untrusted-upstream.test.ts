@@ -170,6 +170,10 @@ describe('llm chat client: an upstream that cannot be trusted', () => {
     ['a number', '42'],
     ['content that is an object', completion({ role: 'assistant', content: { text: 'hi' } })],
     ['content that is a number', completion({ role: 'assistant', content: 7 })],
+    // Read as a message without content, these were a 200 with an empty answer and its impacts.
+    ['a message that is text', completion('hi')],
+    ['a message that is a number', completion(7)],
+    ['a message that is an array', completion([{ role: 'assistant', content: 'hi' }])],
   ] as const) {
     it(`answers 502 for ${what}`, async () => {
       const chat = await chatWith(answer(200, body));
