@@ -131,6 +131,28 @@ function normalizeContentEncoding(ctx: Context): void {
   );
 }
 
+/** The fields of a form qs reads (its parameterLimit, which co-body leaves at its default). */
+const FORM_FIELD_LIMIT = 1000;
+
+/**
+ * Refuses a form with more fields than qs reads: it drops the rest without a word, and a field a
+ * route reads among them (a /chat model) was read as absent, the default served at 200. Fields
+ * are counted as qs splits them, at each `&`, an empty one too.
+ */
+function refuseDroppedFields(ctx: Context): void {
+  const raw: unknown = ctx.request.rawBody;
+  if (typeof raw !== 'string' || !ctx.is('urlencoded')) return;
+  let fields = 1;
+  for (let at = raw.indexOf('&'); at !== -1 && fields <= FORM_FIELD_LIMIT; fields++) {
+    at = raw.indexOf('&', at + 1);
+  }
+  if (fields <= FORM_FIELD_LIMIT) return;
+  throw new HttpError(
+    400,
+    `the form has more than ${FORM_FIELD_LIMIT} fields, past which the parser reads none: send the route's own fields alone`,
+  );
+}
+
 /**
  * JSON and form bodies up to `limitBytes`, as route middleware: only a route that reads a body
  * runs it, so a write no route takes is the router's 404/405 whatever its body. A failure is the
@@ -172,6 +194,9 @@ export function parseBodies(limitBytes: number): Middleware {
     // whatever the body holds (not JSON, over the limit). No type (null) is the parser's {}.
     if (ctx.is('json', 'urlencoded') === false) return next();
     normalizeContentEncoding(ctx);
-    return parse(ctx, next);
+    return parse(ctx, () => {
+      refuseDroppedFields(ctx);
+      return next();
+    });
   };
 }

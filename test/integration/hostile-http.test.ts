@@ -259,6 +259,28 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     expect(((await res.json()) as { message: string }).message).to.include('iso-8859-1');
   });
 
+  // The form parser (qs) reads 1000 fields and drops the rest without a word: a model after them
+  // was served as the default one, 200, and an activity there read as missing.
+  it('answers a form of more than 1000 fields with 400, not read without the ones it dropped', async () => {
+    const post = (fields: number) =>
+      fetch(`${served.url}/chat`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: ['message=hi', ...Array.from({ length: fields - 2 }, (_, i) => `f${i}=`)]
+          .concat('model=no-such-model')
+          .join('&'),
+      });
+    const tokensBefore = await promptTokens();
+    const over = await post(1001);
+    expect(over.status).to.equal(400);
+    expect(((await over.json()) as { message: string }).message).to.include('1000 fields');
+    expect(await promptTokens()).to.equal(tokensBefore);
+    // 1000 fields are all read: the model named last is refused as unknown, not dropped.
+    const all = await post(1000);
+    expect(all.status).to.equal(400);
+    expect(((await all.json()) as { error: string }).error).to.equal('unknown_model');
+  });
+
   it('reads JSON and forms declared as UTF-8 in any spelling, or with no charset', async () => {
     for (const type of [
       'application/json',
