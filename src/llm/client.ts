@@ -230,10 +230,11 @@ export function createChatService(options: ChatServiceOptions): ChatService {
     }
     const latencySeconds = (performance.now() - started) / 1000;
     // The body is whatever the upstream sent, typed or not: null, a number, content that is no text.
-    const choice = response?.choices?.[0];
-    // A message that is no object (text, an array) has no content to read: no completion either.
+    // Choices that are no list (an object keyed "0") and a message that is no object (text, an
+    // array) are no completion either: read as one, they were a 200.
+    const choice = Array.isArray(response?.choices) ? response.choices[0] : undefined;
     const message: unknown = choice?.message;
-    if (typeof message !== 'object' || message === null || Array.isArray(message)) {
+    if (!choice || typeof message !== 'object' || message === null || Array.isArray(message)) {
       throw noCompletion(response, secrets, logger);
     }
     const content: unknown = choice.message.content ?? '';

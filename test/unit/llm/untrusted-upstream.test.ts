@@ -174,6 +174,10 @@ describe('llm chat client: an upstream that cannot be trusted', () => {
     ['a message that is text', completion('hi')],
     ['a message that is a number', completion(7)],
     ['a message that is an array', completion([{ role: 'assistant', content: 'hi' }])],
+    [
+      'choices that are an object, not a list',
+      JSON.stringify({ choices: { 0: { message: { role: 'assistant', content: 'hi' } } } }),
+    ],
   ] as const) {
     it(`answers 502 for ${what}`, async () => {
       const chat = await chatWith(answer(200, body));
