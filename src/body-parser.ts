@@ -133,24 +133,30 @@ function normalizeContentEncoding(ctx: Context): void {
 
 /** The fields of a form qs reads (its parameterLimit, which co-body leaves at its default). */
 const FORM_FIELD_LIMIT = 1000;
+const AMPERSAND = 0x26;
 
 /**
  * Refuses a form with more fields than qs reads: it drops the rest without a word, and a field a
  * route reads among them (a /chat model) was read as absent, the default served at 200. Fields
- * are counted as qs splits them, at each `&`, an empty one too.
+ * are counted as qs splits them, at each `&`, an empty one too; what follows the last it reads
+ * is refused only where it holds more than `&`s: a trailing `&` after the last field loses
+ * nothing, and refused, a form of exactly FORM_FIELD_LIMIT fields sent so was a 400.
  */
 function refuseDroppedFields(ctx: Context): void {
   const raw: unknown = ctx.request.rawBody;
-  if (typeof raw !== 'string' || !ctx.is('urlencoded')) return;
-  let fields = 1;
-  for (let at = raw.indexOf('&'); at !== -1 && fields <= FORM_FIELD_LIMIT; fields++) {
+  if (typeof raw !== 'string') return;
+  let at = -1;
+  for (let fields = 0; fields < FORM_FIELD_LIMIT; fields++) {
     at = raw.indexOf('&', at + 1);
+    if (at === -1) return;
   }
-  if (fields <= FORM_FIELD_LIMIT) return;
-  throw new HttpError(
-    400,
-    `the form has more than ${FORM_FIELD_LIMIT} fields, past which the parser reads none: send the route's own fields alone`,
-  );
+  for (let i = at + 1; i < raw.length; i++) {
+    if (raw.charCodeAt(i) === AMPERSAND) continue;
+    throw new HttpError(
+      400,
+      `the form has more than ${FORM_FIELD_LIMIT} fields, past which the parser reads none: send the route's own fields alone`,
+    );
+  }
 }
 
 /**
@@ -192,8 +198,12 @@ export function parseBodies(limitBytes: number): Middleware {
     checkContentType(ctx);
     // A type no route reads is not read at all: the route answers 415 saying what to send,
     // whatever the body holds (not JSON, over the limit). No type (null) is the parser's {}.
-    if (ctx.is('json', 'urlencoded') === false) return next();
+    const kind = ctx.is('json', 'urlencoded');
+    if (kind === false) return next();
     normalizeContentEncoding(ctx);
+    // Only a form's fields are counted: a JSON body's `&` is text, and its request is read with
+    // no second look at its type and no closure of its own.
+    if (kind !== 'urlencoded') return parse(ctx, next);
     return parse(ctx, () => {
       refuseDroppedFields(ctx);
       return next();

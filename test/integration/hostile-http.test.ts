@@ -262,13 +262,13 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
   // The form parser (qs) reads 1000 fields and drops the rest without a word: a model after them
   // was served as the default one, 200, and an activity there read as missing.
   it('answers a form of more than 1000 fields with 400, not read without the ones it dropped', async () => {
-    const post = (fields: number) =>
+    const post = (fields: number, after = '') =>
       fetch(`${served.url}/chat`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: ['message=hi', ...Array.from({ length: fields - 2 }, (_, i) => `f${i}=`)]
+        body: `${['message=hi', ...Array.from({ length: fields - 2 }, (_, i) => `f${i}=`)]
           .concat('model=no-such-model')
-          .join('&'),
+          .join('&')}${after}`,
       });
     const tokensBefore = await promptTokens();
     const over = await post(1001);
@@ -279,6 +279,13 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     const all = await post(1000);
     expect(all.status).to.equal(400);
     expect(((await all.json()) as { error: string }).error).to.equal('unknown_model');
+    // So are 1000 and a trailing `&` (qs drops only the empty field after it): no 400 for it.
+    for (const after of ['&', '&&&']) {
+      const trailing = await post(1000, after);
+      expect(((await trailing.json()) as { error: string }).error).to.equal('unknown_model');
+    }
+    // Past the 1000th field, anything but `&` is dropped: refused.
+    expect((await post(1000, '&&x')).status).to.equal(400);
   });
 
   it('reads JSON and forms declared as UTF-8 in any spelling, or with no charset', async () => {
