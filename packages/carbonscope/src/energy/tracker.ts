@@ -412,9 +412,13 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     return this.runningCount;
   }
 
-  /** Ended operations waiting for the next sample to settle them. */
+  /**
+   * Ended operations waiting for the next sample to settle them. While the tracker reports,
+   * those it reports are settled, and the ones a listener ended in its call wait (see
+   * WhileReporting): they are counted, the others not, and MAX_UNSETTLED bounds them alike.
+   */
   get pending(): number {
-    return this.ended.length;
+    return this.whileReporting.active ? this.whileReporting.endedCount : this.ended.length;
   }
 
   /**
@@ -829,7 +833,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     op.shareEnd = this.shared;
     op.endInterval = this.intervals;
     this.unlink(op);
-    const atOnce = this.stopped || this.ended.length >= MAX_UNSETTLED;
+    const atOnce = this.stopped || this.pending >= MAX_UNSETTLED;
     if (atOnce && !this.stopped) return this.advance(op);
     const footprint =
       kept || atOnce || this.finishListeners.all.length > 0 ? this.provisional(op) : undefined;

@@ -10,7 +10,10 @@ import type { EnergySample } from './types.js';
  * would need the sample settled at its own time, after the clock moved on. Settled inside the
  * report, the sample rewrote the figures lent to the listeners after that one and reported the
  * same operations twice; the operation was reported at once, without its share of the interval
- * it ended in. Empty but where a listener re-enters, so it allocates nothing on a request's path.
+ * it ended in. The operations kept count as the tracker's pending ones, and as many are kept as
+ * MAX_UNSETTLED lets wait for a sample (the report's own are settled by then): beyond, one is
+ * reported at once, as any is. Empty but where a listener re-enters, so it allocates nothing on
+ * a request's path.
  */
 export class WhileReporting {
   /** True while the tracker reports: what comes now waits for the report's end. */
@@ -20,6 +23,11 @@ export class WhileReporting {
   private readonly samples: EnergySample[] = [];
   private readonly ended: TrackedOperation[] = [];
   private readonly kept: boolean[] = [];
+
+  /** Operations ended in a listener's call, waiting for the report's end. */
+  get endedCount(): number {
+    return this.ended.length;
+  }
 
   /** An operation ended in a listener's call; `kept`: end()'s, its footprint wanted after. */
   addEnded(op: TrackedOperation, kept: boolean): void {

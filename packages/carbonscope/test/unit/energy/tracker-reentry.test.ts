@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { OperationFootprint } from '../../../src/energy/index.js';
-import { EnergyTracker } from '../../../src/energy/tracker.js';
+import { EnergyTracker, MAX_UNSETTLED } from '../../../src/energy/tracker.js';
 import { ScriptedClock, sampleAt } from './scripted.js';
 
 const trackers: EnergyTracker[] = [];
@@ -156,6 +156,63 @@ describe('an operation ended while the tracker reports', () => {
     expect(ended.map((f) => f.operation)).to.deep.equal(['a', 'b', 'c', 'x']);
     expect(ended[3].provisional).to.equal(false);
     expect(ended[3].joules).to.be.closeTo(3 + 4, 1e-9);
+  });
+
+  it('counts as pending while it waits for the report to end, those reported not', () => {
+    const { clock, tracker: t, sample } = tracker();
+    const x = t.begin('x');
+    endThree(clock, t);
+    const seen: number[] = [];
+    t.onEnd((f) => {
+      if (f.operation === 'a') x.end();
+      seen.push(t.pending);
+    });
+    sample(6);
+    // a b c are settled as they are reported; `x` waits for the next sample.
+    expect(seen).to.deep.equal([1, 1, 1]);
+    expect(t.pending).to.equal(1);
+  });
+
+  it(`waits, ${MAX_UNSETTLED} at most: one more is reported at once, provisional`, () => {
+    const { clock, tracker: t, sample } = tracker();
+    endThree(clock, t);
+    const ended: OperationFootprint[] = [];
+    t.onEnd((f) => {
+      ended.push(f);
+      if (f.operation !== 'a') return;
+      for (let i = 0; i < MAX_UNSETTLED; i++) t.begin('row').end();
+      t.begin('overflow').end();
+    });
+    sample(6);
+    expect(ended.map((f) => `${f.operation} ${f.provisional}`)).to.deep.equal([
+      'a false',
+      'overflow true',
+      'b false',
+      'c false',
+    ]);
+    expect(t.pending).to.equal(MAX_UNSETTLED);
+  });
+
+  it(`waits where ${MAX_UNSETTLED} are reported: those are settled, and count no more`, () => {
+    const { clock, tracker: t, sample } = tracker();
+    for (let i = 0; i < MAX_UNSETTLED; i++) t.begin('row').end();
+    clock.advance(100);
+    const ended: string[] = [];
+    t.onEnd((f) => {
+      if (f.operation === 'row') return;
+      ended.push(`${f.operation} ${f.provisional}`);
+    });
+    let first = true;
+    t.onEnd(() => {
+      if (!first) return;
+      first = false;
+      t.begin('x').end();
+    });
+    sample(6);
+    expect(ended).to.deep.equal([]);
+    expect(t.pending).to.equal(1);
+    sample(1);
+    expect(ended).to.deep.equal(['x false']);
   });
 
   it("awaited in the listener's call, leaves the tracker awaited (the loop's end samples)", async () => {
