@@ -4,16 +4,25 @@ import type { EnergySample } from './types.js';
 /**
  * What a listener did to the tracker while it reported the ended operations: an operation it
  * ended, a sample taken in its call (cs.stop() takes its last one at once) or a stop, kept for
- * after the report: the operations pended first, then the samples in order, then the stop. An
- * operation ended after such a sample is settled by it all the same, its share of the time
- * between the two given to the others (microseconds, where cs.stop() took it): keeping one order
- * would need the sample settled at its own time, after the clock moved on. Settled inside the
- * report, the sample rewrote the figures lent to the listeners after that one and reported the
- * same operations twice; the operation was reported at once, without its share of the interval
- * it ended in. The operations kept count as the tracker's pending ones, and as many are kept as
- * MAX_UNSETTLED lets wait for a sample (the report's own are settled by then): beyond, one is
- * reported at once, as any is. Empty but where a listener re-enters, so it allocates nothing on
- * a request's path.
+ * after the report: the operations pended first, then the samples in order, then the stop.
+ * Settled inside the report, the sample rewrote the figures lent to the listeners after that one
+ * and reported the same operations twice; the operation was reported at once, without its share
+ * of the interval it ended in. The operations kept count as the tracker's pending ones, and as
+ * many are kept as MAX_UNSETTLED lets wait for a sample (the report's own are settled by then):
+ * beyond, one is reported at once, as any is. Empty but where a listener re-enters, so it
+ * allocates nothing on a request's path.
+ *
+ * An operation ended after such a sample is settled by it all the same, its share of the time
+ * between the two given to the others (microseconds, where cs.stop() took it; the interval's
+ * energy is shared in full either way). Settling the sample at its own time, before that
+ * operation is pended, is not enough: the tracker keeps its accounts as running values, read
+ * as it goes, and the operation's end moved them past the sample. It left the list of running
+ * operations, and took the equal-share integral (and, were it the last, the loop's busy time)
+ * to its end; the deferred sample reads the main thread's CPU, the pool's and each operation's
+ * callback CPU when it is settled. Settled in its place, the sample needs all of those as they
+ * were at its time, and the operation put back in the list, running, for the sample: a copy of
+ * each account per sample taken in a listener's call. Merely pended after the sample (tried),
+ * it got none of the sample's interval, and (`wall`) its time there was weighed in the next.
  */
 export class WhileReporting {
   /** True while the tracker reports: what comes now waits for the report's end. */
