@@ -922,7 +922,8 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   /**
    * pend, bound: for an operation ended while the tracker reported. One awaited then was told
    * (waitedFor) before the report's end said no one waits: told again, or the loop's end took
-   * no sample for it and its settled() waited for the meter's next one.
+   * no sample for it and its settled() waited for the meter's next one. MAX_UNSETTLED holds
+   * without a check here: the report emptied the list, and finish() kept no more aside.
    */
   private readonly pendLater = (op: TrackedOperation, kept: boolean): void => {
     this.pend(op, kept);
