@@ -1,7 +1,7 @@
 import { checkedOperationName } from '../operation-name.js';
 import type { Accrued } from './accrued.js';
 import type { CpuOwner, OperationCpu } from './operation-cpu.js';
-import type { SettlementBatch } from './settlement-batch.js';
+import { SettlementBatch } from './settlement-batch.js';
 import type {
   ActiveOperation,
   HttpRequestFacts,
@@ -97,6 +97,14 @@ export class TrackedOperation implements ActiveOperation, CpuOwner {
   }
 
   /**
+   * True where no one can ask for its settled figure: ended with close() (its callers drop it,
+   * and keep no reference), and no one waiting. See settleUnread.
+   */
+  get unread(): boolean {
+    return this.atEnd === undefined && this.waiters === undefined;
+  }
+
+  /**
    * Idempotent: a second call returns the first result and reports nothing. A new name is
    * checked as begin()'s is: one that is no text failed later, in the listeners that label it,
    * and the operation's figures were lost with it. The status and facts are checked too, all
@@ -163,6 +171,14 @@ export class TrackedOperation implements ActiveOperation, CpuOwner {
     });
   }
 
+  /**
+   * @internal the tracker's, once, for one `unread`: settled (its CPU account closes), with no
+   * footprint built, where none of its figures' takers wants one.
+   */
+  settleUnread(): void {
+    this.batch = SETTLED_UNREAD;
+  }
+
   /** @internal the tracker's, once: the settled footprint to whoever waits for it. */
   settle(footprint: OperationFootprint): void {
     this.atSettlement = footprint;
@@ -171,3 +187,7 @@ export class TrackedOperation implements ActiveOperation, CpuOwner {
     if (waiters) for (const resolve of waiters) resolve(footprint);
   }
 }
+
+/** The batch of every operation settled unread: settled, and with no figure in it. */
+const SETTLED_UNREAD = new SettlementBatch();
+SETTLED_UNREAD.close();

@@ -1622,8 +1622,10 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       const op = ended.op(i);
       const kept = ended.kept(i);
       const context = ended.context(i);
-      if (!op && !context && !kept && !listeners.wants(ended.kind(i))) {
-        // No footprint wanted: the settled listeners, if any, are lent the figures.
+      if ((!op || op.unread) && !context && !kept && !listeners.wants(ended.kind(i))) {
+        // No footprint wanted: the settled listeners, if any, are lent the figures. One held for
+        // its CPU alone (`exact`, a window) is settled all the same, its account closed.
+        op?.settleUnread();
         try {
           this.lend(i, provisional);
         } catch (err) {

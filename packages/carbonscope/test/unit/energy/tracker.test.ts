@@ -13,6 +13,7 @@ import type {
 import { sciOf } from '../../../src/energy/sci.js';
 import { SETTLED_SLOTS } from '../../../src/energy/settlement-batch.js';
 import { close, MAX_NESTED_TRACKS } from '../../../src/energy/track.js';
+import { TrackedOperation } from '../../../src/energy/tracked-operation.js';
 import { EnergyTracker, MAX_UNSETTLED, type TrackerOptions } from '../../../src/energy/tracker.js';
 import { captureSpan, SPAN_ATTRIBUTES } from '../../../src/otel/spans.js';
 import { collectGarbage } from '../../helpers/collected.js';
@@ -365,6 +366,34 @@ describe('operation tracker', () => {
     expect(all.map((f) => f.operation)).to.deep.equal(['/a', 'job', '/b']);
     expect(lent).to.deep.equal(all);
     expect(jobs).to.have.length(1);
+  });
+
+  // In a calibration window (and in `exact`) a request's CPU is read at the sample, so the
+  // tracker holds the request till then: a footprint was built for each such one, though none
+  // of its figures' takers wanted one.
+  it('lends the figures of a request held for its CPU alone, and settles it all the same', async () => {
+    const { clock, tracker } = unlistened('calibrated');
+    clock.advance(1000);
+    tracker.update(sampleAt(clock.ms, 1, 0.5, false, clock.ms)); // the window opens
+    const lent: LentFigures[] = [];
+    const seen: string[] = [];
+    tracker.onSettled((f) => {
+      lent.push(f);
+      seen.push(f.operation);
+    });
+    const closed = [tracker.begin('/a', 'request'), tracker.begin('/b', 'request')];
+    const ended = tracker.begin('/c', 'request');
+    for (const op of [...closed, ended]) op.run(() => clock.advance(5));
+    for (const op of closed) close(op);
+    ended.end();
+    clock.idle(985);
+    tracker.update(sampleAt(clock.ms, 1, 0.5, false, 1000, 0.015));
+    expect(seen).to.deep.equal(['/a', '/b', '/c']);
+    expect(lent[0]).to.equal(lent[1]);
+    // One ended with end() may be asked for its figure: its footprint is built, and lent.
+    expect(lent[2]).to.equal(await ended.settled());
+    // Settled unread, its CPU account closes as a settled one's does.
+    for (const op of closed) expect(op instanceof TrackedOperation && op.closed).to.equal(true);
   });
 
   it("hands an async onSettled listener's rejection to onListenerError, as onEnd's", async () => {
