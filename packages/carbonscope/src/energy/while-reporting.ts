@@ -23,6 +23,10 @@ import type { EnergySample } from './types.js';
  * were at its time, and the operation put back in the list, running, for the sample: a copy of
  * each account per sample taken in a listener's call. Merely pended after the sample (tried),
  * it got none of the sample's interval, and (`wall`) its time there was weighed in the next.
+ * What would keep the order is settling the sample in the call, at its time, and deferring its
+ * report alone: the report reads the list of ended operations and its batches, so that needs a
+ * fresh list (and batches) for what ends from the sample on, one more per sample so taken, each
+ * reported in turn after, and the report's end not resetting `awaited` for them. Not done yet.
  */
 export class WhileReporting {
   /** True while the tracker reports: what comes now waits for the report's end. */
