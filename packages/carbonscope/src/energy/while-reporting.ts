@@ -26,7 +26,8 @@ import type { EnergySample } from './types.js';
  * What would keep the order is settling the sample in the call, at its time, and deferring its
  * report alone: the report reads the list of ended operations and its batches, so that needs a
  * fresh list (and batches) for what ends from the sample on, one more per sample so taken, each
- * reported in turn after, and the report's end not resetting `awaited` for them. Not done yet.
+ * reported in turn after, the report's end not resetting `awaited` for them, and hold() (a
+ * settled() in between) finding the list its operation is in, not the tracker's one. Not done.
  */
 export class WhileReporting {
   /** True while the tracker reports: what comes now waits for the report's end. */
