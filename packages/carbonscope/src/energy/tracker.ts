@@ -837,6 +837,10 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     if (atOnce && !this.stopped) return this.advance(op);
     const footprint =
       kept || atOnce || this.finishListeners.all.length > 0 ? this.provisional(op) : undefined;
+    // end()'s figure, set before the listeners are told: a sample one takes in its call
+    // (cs.stop() takes its last at once) found it unset, settled it unread, and its settled()
+    // never resolved.
+    if (kept) op.atEnd = footprint;
     if (atOnce) this.reportNow(op.context, op, footprint as OperationFootprint);
     else if (this.whileReporting.active) this.whileReporting.addEnded(op, kept);
     else this.pend(op, kept);

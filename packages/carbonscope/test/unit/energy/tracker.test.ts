@@ -396,6 +396,29 @@ describe('operation tracker', () => {
     for (const op of closed) expect(op instanceof TrackedOperation && op.closed).to.equal(true);
   });
 
+  // Its onFinish listeners are told before end() returns: a sample or stop taken there settles it.
+  for (const how of ['a sample', 'a stop'] as const) {
+    it(`settles one ended with end() and held for its CPU, where its onFinish takes ${how}`, async () => {
+      const { clock, tracker } = unlistened('calibrated');
+      clock.advance(1000);
+      tracker.update(sampleAt(clock.ms, 1, 0.5, false, clock.ms)); // the window opens
+      const op = tracker.begin('/c', 'request');
+      op.run(() => clock.advance(5));
+      clock.idle(985);
+      const off = tracker.onFinish(() => {
+        off();
+        if (how === 'a stop') tracker.stop();
+        else tracker.update(sampleAt(clock.ms, 1, 0.5, false, 990, 0.015));
+      });
+      const atEnd = op.end();
+      const now = new Promise<undefined>((resolve) => setImmediate(() => resolve(undefined)));
+      const settled = await Promise.race([op.settled(), now]);
+      expect(settled?.operation).to.equal('/c');
+      expect(settled?.provisional).to.equal(how === 'a stop');
+      if (how === 'a stop') expect(settled).to.equal(atEnd);
+    });
+  }
+
   it("hands an async onSettled listener's rejection to onListenerError, as onEnd's", async () => {
     const errors: string[] = [];
     const { clock, tracker } = setup('wall', undefined, {
