@@ -7,27 +7,17 @@ import type { EnergySample } from './types.js';
  * after the report: the operations pended first, then the samples in order, then the stop.
  * Settled inside the report, the sample rewrote the figures lent to the listeners after that one
  * and reported the same operations twice; the operation was reported at once, without its share
- * of the interval it ended in. The operations kept count as the tracker's pending ones, and as
- * many are kept as MAX_UNSETTLED lets wait for a sample (the report's own are settled by then):
- * beyond, one is reported at once, as any is. Empty but where a listener re-enters, so it
- * allocates nothing on a request's path.
+ * of the interval it ended in. The operations kept count as the tracker's pending ones, at most
+ * MAX_UNSETTLED (the report's own are settled by then): beyond, one is reported at once, as any
+ * is. Empty but where a listener re-enters, so it allocates nothing on a request's path.
  *
  * An operation ended after such a sample is settled by it all the same, its share of the time
  * between the two given to the others (microseconds, where cs.stop() took it; the interval's
- * energy is shared in full either way). Settling the sample at its own time, before that
- * operation is pended, is not enough: the tracker keeps its accounts as running values, read
- * as it goes, and the operation's end moved them past the sample. It left the list of running
- * operations, and took the equal-share integral (and, were it the last, the loop's busy time)
- * to its end; the deferred sample reads the main thread's CPU, the pool's and each operation's
- * callback CPU when it is settled. Settled in its place, the sample needs all of those as they
- * were at its time, and the operation put back in the list, running, for the sample: a copy of
- * each account per sample taken in a listener's call. Merely pended after the sample (tried),
- * it got none of the sample's interval, and (`wall`) its time there was weighed in the next.
- * What would keep the order is settling the sample in the call, at its time, and deferring its
- * report alone: the report reads the list of ended operations and its batches, so that needs a
- * fresh list (and batches) for what ends from the sample on, one more per sample so taken, each
- * reported in turn after, the report's end not resetting `awaited` for them, and hold() (a
- * settled() in between) finding the list its operation is in, not the tracker's one. Not done.
+ * energy is shared in full either way). Settling the sample at its own time needs the tracker's
+ * running accounts as they were then, and the operation's end moved them on: the running list,
+ * the equal-share integral, the loop's busy time (were it the last running), and the CPU clocks,
+ * which the sample reads as it is settled (a copy of each per such sample). Merely pended after
+ * the sample (tried), the operation got none of the sample's interval.
  */
 export class WhileReporting {
   /** True while the tracker reports: what comes now waits for the report's end. */
