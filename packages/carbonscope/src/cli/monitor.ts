@@ -5,7 +5,7 @@ import { MONITOR_HELP, type MonitorOptions, parseMonitorArgs } from './args.js';
 import { boundedLines } from './bounded-lines.js';
 import { finish } from './finish.js';
 import { outputClosed } from './output.js';
-import { openSession, type SessionOptions, startMeter } from './session.js';
+import { openSession, type Session, type SessionOptions, startMeter } from './session.js';
 import { STOP_SIGNALS, type StopSignals, takeStopSignals } from './stop-signals.js';
 import { formatEnergy, formatGrams, intensityKind } from './summary.js';
 import { openWindow } from './window.js';
@@ -143,12 +143,14 @@ export function monitorSessionOptions(
 
 /**
  * `carbonscope monitor`: the whole machine until a signal or --duration. main takes the stop
- * signals before it loads this module (takeStopSignals).
+ * signals before it loads this module (takeStopSignals). `open` makes its session: given, so that
+ * a test sees what the command asks of it (what it measures) without a meter of the machine.
  */
 export async function monitorCommand(
   args: string[],
   env: Env = process.env,
   signals: StopSignals = takeStopSignals(STOP_SIGNALS),
+  open: (o: SessionOptions) => Promise<Session> = openSession,
 ): Promise<number> {
   const options = parseMonitorArgs(args);
   if (options.help) {
@@ -156,7 +158,7 @@ export async function monitorCommand(
     return 0;
   }
   const closed = outputClosed();
-  const session = await openSession(monitorSessionOptions(options, args, env));
+  const session = await open(monitorSessionOptions(options, args, env));
   const { meter } = session;
   const zoneNote = zoneNotes();
   const line = boundedLines(process.stderr);

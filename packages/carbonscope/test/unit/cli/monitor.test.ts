@@ -2,14 +2,17 @@ import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { MONITOR_HELP, parseDuration, parseMonitorArgs } from '../../../src/cli/args.js';
 import {
+  DEFAULT_MONITOR_INTERVAL_MS,
   formatMonitorLine,
   localZoneName,
+  monitorCommand,
   monitorHeader,
   monitorSessionOptions,
   utcOffsetText,
   zoneNotes,
 } from '../../../src/cli/monitor.js';
-import { STOP_SIGNALS } from '../../../src/cli/stop-signals.js';
+import type { Session, SessionOptions } from '../../../src/cli/session.js';
+import { STOP_SIGNALS, type StopSignals } from '../../../src/cli/stop-signals.js';
 import { NO_PROCESS_CPU } from '../../../src/energy/index.js';
 import type { IntensityReading, IntensitySource } from '../../../src/grid/index.js';
 import { ROOT_README } from '../../helpers/readme-blocks.js';
@@ -53,6 +56,28 @@ describe('monitor lines', () => {
     const session = monitorSessionOptions(parseMonitorArgs([]), [], {});
     expect(session.processCpu).to.equal(NO_PROCESS_CPU);
     expect(session.processMeasured?.()).to.equal(false);
+  });
+
+  // The test above pins the options, not that the command asks for them: a command that built
+  // its own (run's process reader, say) kept it green.
+  it('opens the session that monitorSessionOptions describes: no process read', async () => {
+    const asked: SessionOptions[] = [];
+    const opened = new Error('the session was opened');
+    const open = async (o: SessionOptions): Promise<Session> => {
+      asked.push(o);
+      throw opened;
+    };
+    // No signal comes: the command ends where its session would start measuring.
+    const signals: StopSignals = { stopped: new Promise(() => undefined), started() {} };
+    const ended = await monitorCommand([], {}, signals, open).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(ended).to.equal(opened);
+    expect(asked).to.have.length(1);
+    expect(asked[0]?.processCpu).to.equal(NO_PROCESS_CPU);
+    expect(asked[0]?.processMeasured?.()).to.equal(false);
+    expect(asked[0]?.defaultIntervalMs).to.equal(DEFAULT_MONITOR_INTERVAL_MS);
   });
 
   /** Runs `body` with the process's zone `tz` (Node reads TZ again when it is set). */
