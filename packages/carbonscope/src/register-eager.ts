@@ -38,6 +38,7 @@ import { type RegisterRole, registerRole } from './register-role.js';
 import type { Carbonscope } from './runtime/index.js';
 import { settingsAsRead, settingsSetLaterTeller } from './settings-set-later.js';
 import { SettledEarly } from './settled-early.js';
+import { messageOf } from './thrown-text.js';
 import { tellUnpushedAtExit } from './unpushed-exit.js';
 
 const logger = defaultLogger(process.env);
@@ -190,9 +191,7 @@ let registered: Promise<boolean> = Promise.resolve(false);
 
 function failed(err: unknown): false {
   state = 'failed';
-  logger.error(
-    `carbonscope/register: ${err instanceof Error ? err.message : String(err)}; the application runs unmetered`,
-  );
+  logger.error(`carbonscope/register: ${messageOf(err)}; the application runs unmetered`);
   // Nothing would be exported: stop measuring, so the application's requests pay nothing for it.
   stopDefault().catch(() => undefined);
   return false;

@@ -2,6 +2,7 @@
 // application runs. The entries load it only then, and write the line themselves where it
 // cannot load either (an entry alone beside a bundle).
 import { createRequire } from 'node:module';
+import { firstLineOf } from './thrown-text.js';
 
 /**
  * One line naming why register's rest did not load; the application goes on unmetered. `entry`
@@ -9,7 +10,7 @@ import { createRequire } from 'node:module';
  */
 export function tellUnmetered(err: unknown, entry: 'require' | 'import'): void {
   // MODULE_NOT_FOUND's message goes on with its require stack: the first line names the file.
-  const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+  const reason = firstLineOf(err);
   const advice = entry === 'require' ? pnpAdvice() : '';
   tell(`carbonscope/register: ${reason}${advice}; the application runs unmetered`);
 }

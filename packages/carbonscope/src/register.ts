@@ -51,9 +51,22 @@ function tell(err: unknown): void {
     ) as typeof import('./register-unmetered.js');
     tellUnmetered(err, 'require');
   } catch {
-    const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+    const reason = firstLine(err);
     process.stderr.write(
       `carbonscope: error: carbonscope/register: ${reason}; the application runs unmetered\n`,
     );
+  }
+}
+
+/**
+ * thrown-text.ts's firstLineOf, here where nothing beside this file may load (a worker thread
+ * loads it alone; a bundle may leave it alone): a thrown value with no text must not make the
+ * line that tells of it throw, which would stop the application.
+ */
+function firstLine(err: unknown): string {
+  try {
+    return String(err instanceof Error ? err.message : err).split('\n')[0];
+  } catch {
+    return 'a value with no text';
   }
 }

@@ -1,7 +1,7 @@
 import { gramsPerJoule } from '../emissions.js';
 import type { IntensityReading } from '../grid/index.js';
 import { logicalCpus } from '../logical-cpus.js';
-import { printable } from '../printable.js';
+import { firstLineOf } from '../thrown-text.js';
 import { type AttributionMode, processShare } from './attribution.js';
 import type { EarlyBaseline } from './early-baseline.js';
 import type { GpuShareReader } from './gpu-share/index.js';
@@ -646,13 +646,4 @@ function emissionsFigureOf(e: Emissions): EmissionsFigure {
     grams: e.grams,
     gramsPerSecond: e.gramsPerSecond,
   };
-}
-
-/** A thrown value's first line, printable; one String() cannot convert (no prototype) is named. */
-function firstLineOf(err: unknown): string {
-  try {
-    return printable(String(err instanceof Error ? err.message : err).split('\n')[0]);
-  } catch {
-    return 'a value with no text';
-  }
 }
