@@ -4,21 +4,41 @@ import type { OperationFootprint } from 'carbonscope';
 import { expect } from 'chai';
 import { attributionMeter } from '../../bench/bench-meter.js';
 
+/** The process's CPU time in ms: at least what the meter reads (its main thread's, on Node 24). */
+function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
+/**
+ * Spins on the CPU until it has had `ms` of it, and returns the wall time that took. A spin of
+ * 40 ms by the wall clock had only the CPU its turns on a loaded machine gave it, which could
+ * come near what a wait's own overhead (and the other threads' CPU meanwhile) costs.
+ */
+function spinCpu(ms: number): number {
+  const wall0 = performance.now();
+  const cpu0 = cpuMs();
+  while (cpuMs() - cpu0 < ms);
+  return performance.now() - wall0;
+}
+
 describe("bench: meter.bench's `exact` meter reads the CPU clock a user's meter reads", () => {
   it('charges an operation that waited off the CPU in its callback far less than one that spun as long', async () => {
     const energy = await attributionMeter('exact', metrics.getMeter('bench-meter-test'));
     try {
       const ended: OperationFootprint[] = [];
       energy.tracker.onEnd((f) => ended.push(f));
+      // Compiled before the operations: V8's optimising compiler runs on a thread of its own,
+      // whose CPU during `waited` would count as that operation's.
+      spinCpu(5);
       energy.meter.sampleNow();
       const spun = energy.tracker.begin('spun');
-      spun.run(() => {
-        const t0 = performance.now();
-        while (performance.now() - t0 < 40);
-      });
+      const spunWallMs = spun.run(() => spinCpu(40));
       spun.end();
+      // Off the CPU for as long by the wall clock as the spin took: a meter that reads the wall
+      // clock gives them the same share, however loaded the machine.
       const waited = energy.tracker.begin('waited');
-      waited.run(() => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 40));
+      waited.run(() => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, spunWallMs));
       waited.end();
       await new Promise((resolve) => setTimeout(resolve, 10));
       energy.meter.sampleNow();
