@@ -8,6 +8,9 @@ import { TEXTLESS_THROWS } from '../helpers/textless-throws.js';
 import { tempDir } from '../unit/energy/sources/helpers.js';
 
 const APP = 'console.log("app ran")';
+// A child that hangs (an entry that waits on what never comes) is killed and its test fails on
+// what it printed: mocha's timeout alone would leave it running after the suite.
+const HUNG_MS = 20_000;
 const env = () =>
   childEnv({ ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300', OTEL_METRICS_EXPORTER: 'none' });
 
@@ -62,6 +65,7 @@ describe('register whose rest throws a value with no text', function () {
               process.execPath,
               [preload, join(folder(), entry), '-e', APP],
               env(),
+              { killAfterMs: HUNG_MS },
             );
             ranUnmetered(run, said);
           });
@@ -92,7 +96,10 @@ describe('register whose rest throws a value with no text', function () {
             it(`${preload} carbonscope/register: one line, the application runs`, async () => {
               const poison = join(folder(), 'poison.cjs');
               const args = ['-r', poison, preload, 'carbonscope/register', '-e', APP];
-              const run = await runToEnd(process.execPath, args, env(), { cwd: libraryRoot });
+              const run = await runToEnd(process.execPath, args, env(), {
+                cwd: libraryRoot,
+                killAfterMs: HUNG_MS,
+              });
               ranUnmetered(run, said);
             });
           }
