@@ -10,15 +10,23 @@ function cpuMs(): number {
   return (user + system) / 1000;
 }
 
+/** A spin's bound by the wall clock: mocha's timeout cannot stop a synchronous loop. */
+const SPIN_WALL_LIMIT_MS = 30_000;
+
 /**
  * Spins on the CPU until it has had `ms` of it, and returns the wall time that took. A spin of
  * 40 ms by the wall clock had only the CPU its turns on a loaded machine gave it, which could
- * come near what a wait's own overhead (and the other threads' CPU meanwhile) costs.
+ * come near what a wait's own overhead (and the other threads' CPU meanwhile) costs. Throws
+ * where the CPU clock stands still (a sandbox whose getrusage does not count) rather than hang.
  */
 function spinCpu(ms: number): number {
   const wall0 = performance.now();
   const cpu0 = cpuMs();
-  while (cpuMs() - cpu0 < ms);
+  while (cpuMs() - cpu0 < ms) {
+    if (performance.now() - wall0 > SPIN_WALL_LIMIT_MS) {
+      throw new Error(`the process had ${cpuMs() - cpu0} ms of CPU in ${SPIN_WALL_LIMIT_MS} ms`);
+    }
+  }
   return performance.now() - wall0;
 }
 
