@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ENERGY_SOURCES } from 'carbonscope';
 import { expect } from 'chai';
 import { parse } from 'yaml';
 import { loadConfig } from '../../../src/config.js';
@@ -347,6 +348,10 @@ describe('stack: docker compose', () => {
     // `:?` refuses only an empty value: a password filled in by the example would start
     // Grafana with a login everyone who read the repository knows.
     expect(/^GRAFANA_ADMIN_PASSWORD=(.*)$/m.exec(example)?.[1]).to.equal('');
+    // Its comment is the list a user picks from: it named neither kepler nor scaphandre.
+    const sourceComment = /^# Power source: (.*)$/m.exec(example)?.[1] ?? '';
+    const named = sourceComment.replace(/\.$/, '').split(/, | or /);
+    expect(named, '.env.example lists ENERGY_SOURCE choices').to.have.members([...ENERGY_SOURCES]);
     for (const service of Object.values(services)) {
       expect(service, 'no env_file: each service gets only its own variables').not.to.have.property(
         'env_file',
