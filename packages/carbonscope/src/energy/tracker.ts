@@ -1626,12 +1626,19 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       const op = ended.op(i);
       const kept = ended.kept(i);
       const context = ended.context(i);
-      if ((!op || op.unread) && !context && !kept && !listeners.wants(ended.kind(i))) {
-        // No footprint wanted: the settled listeners, if any, are lent the figures. One held for
-        // its CPU alone (`exact`, a window) is settled all the same, its account closed.
+      if (
+        (!op || op.unread) &&
+        !kept &&
+        (!context || context.settleLent) &&
+        !listeners.wants(ended.kind(i))
+      ) {
+        // No footprint wanted: the context and the settled listeners, if any, are lent the
+        // figures (a traced request's span reads four of them: a footprint built for it was
+        // ~185 B a request). One held for its CPU alone (`exact`, a window) is settled all the
+        // same, its account closed.
         op?.settleUnread();
         try {
-          this.lend(i, provisional);
+          this.lend(i, provisional, context);
         } catch (err) {
           failure ??= { err };
         }
@@ -1671,12 +1678,12 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   }
 
   /**
-   * The figures the footprint of ended operation `i` would carry, settled, to the
-   * settledListeners, in the one object they are lent; rethrows the first error after.
+   * The figures the footprint of ended operation `i` would carry, settled, to its context (one
+   * that takes them) and the settledListeners, in the one object they are lent; rethrows the
+   * first error after.
    */
-  private lend(i: number, provisional: boolean): void {
-    const listeners = this.settledListeners.all;
-    if (listeners.length === 0) return;
+  private lend(i: number, provisional: boolean, context?: OperationContext): void {
+    if (!context && this.settledListeners.all.length === 0) return;
     const { ended, lent } = this;
     lent.operation = ended.name(i);
     lent.kind = ended.kind(i);
@@ -1686,12 +1693,20 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     lent.joules = ended.joules(i);
     lent.grams = ended.grams(i);
     lent.embodiedGrams = ended.embodied(i);
-    this.tellSettled(lent);
+    this.tellSettled(lent, context);
   }
 
-  /** Calls each settledListener with `figures`; rethrows the first error after. */
-  private tellSettled(figures: LentFigures): void {
+  /**
+   * Calls each settledListener with `figures`, after `context` (lent them: see lend); rethrows
+   * the first error after, as report() does.
+   */
+  private tellSettled(figures: LentFigures, context?: OperationContext): void {
     let failure: { err: unknown } | undefined;
+    try {
+      context?.settleLent?.(figures);
+    } catch (err) {
+      failure = { err };
+    }
     const listeners = this.settledListeners.all;
     // By index: a for-of's iterator, per operation, is what this path avoids (see callEach).
     for (let l = 0; l < listeners.length; l++) {

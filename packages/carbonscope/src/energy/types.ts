@@ -216,6 +216,12 @@ export type OperationAttribution = 'calibrated' | 'exact' | 'wall';
 export interface OperationContext {
   settle(footprint: OperationFootprint): void;
   /**
+   * @internal Where a context has it, the tracker tells it the lent figures (LentFigures: read
+   * in the call, none kept) in place of settle() wherever no footprint is built for anyone else,
+   * so that none is built for it alone: carbonscope's request spans, one per traced request.
+   */
+  settleLent?(figures: LentFigures): void;
+  /**
    * Told, before settle(), that the function track() or measure() ran for it threw or rejected
    * with `error` (the OTel layer marks its span as failed). `secrets` are the values carbonscope
    * knows to be secret (TrackerOptions.secrets), for what of the error goes out. Must not throw.

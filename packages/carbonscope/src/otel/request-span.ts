@@ -1,5 +1,10 @@
 import type { Span, TimeInput } from '@opentelemetry/api';
-import { monotonicClock, type OperationContext, type OperationFootprint } from '../energy/index.js';
+import {
+  type LentFigures,
+  monotonicClock,
+  type OperationContext,
+  type OperationFootprint,
+} from '../energy/index.js';
 import { annotateSpan } from './span-attributes.js';
 import type { SpanRelease } from './span-release.js';
 
@@ -39,6 +44,11 @@ export class RequestSpan implements OperationContext {
   }
 
   settle(footprint: OperationFootprint): void {
+    this.settleLent(footprint);
+  }
+
+  /** The figures alone, read in the call: the tracker builds no footprint for a request's span. */
+  settleLent(footprint: LentFigures): void {
     if (this.settled) return;
     this.settled = true;
     if (this.ownEnd) this.span.end = this.end;

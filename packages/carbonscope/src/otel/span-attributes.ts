@@ -1,5 +1,5 @@
 import type { Span } from '@opentelemetry/api';
-import type { OperationFootprint } from '../energy/index.js';
+import type { LentFigures } from '../energy/index.js';
 
 /** Span attributes an operation's figures land in. */
 export const SPAN_ATTRIBUTES = {
@@ -12,8 +12,8 @@ export const SPAN_ATTRIBUTES = {
   provisional: 'carbonscope.provisional',
 } as const;
 
-/** Sets the footprint's figures on `span`. */
-export function annotateSpan(span: Span, footprint: OperationFootprint): void {
+/** Sets the footprint's figures on `span` (a footprint, or the figures lent for one). */
+export function annotateSpan(span: Span, footprint: LentFigures): void {
   span.setAttribute(SPAN_ATTRIBUTES.energy, footprint.joules);
   span.setAttribute(SPAN_ATTRIBUTES.emissions, footprint.grams);
   span.setAttribute(SPAN_ATTRIBUTES.embodied, footprint.embodiedGrams);
