@@ -13,7 +13,7 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
-import type { OperationFootprint, OperationTracker } from '../../src/energy/index.js';
+import type { LentFigures, OperationTracker } from '../../src/energy/index.js';
 import { trackHttp2Streams } from '../../src/http/http2-streams.js';
 import { setRoute } from '../../src/http/index.js';
 import { captureSpan, SPAN_ATTRIBUTES } from '../../src/otel/spans.js';
@@ -68,7 +68,7 @@ describe('operation figures on HTTP/2 spans (compat, core API, @grpc/grpc-js)', 
   const grpcInstrumentation = new GrpcInstrumentation();
   let unregister: () => void;
   let cs: Carbonscope;
-  const settled: OperationFootprint[] = [];
+  const settled: LentFigures[] = [];
 
   before(async () => {
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
@@ -78,7 +78,6 @@ describe('operation figures on HTTP/2 spans (compat, core API, @grpc/grpc-js)', 
       instrumentations: [grpcInstrumentation],
     });
     cs = await steadyCarbonscope({ captureContext: captureSpan });
-    cs.onEnd((f) => settled.push(f));
     cs.trackRequests();
   });
 
@@ -100,7 +99,7 @@ describe('operation figures on HTTP/2 spans (compat, core API, @grpc/grpc-js)', 
     exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.SERVER);
 
   /** Settles what ended; the span(s) held for it are then exported with its figures. */
-  async function settle(route: string): Promise<OperationFootprint> {
+  async function settle(route: string): Promise<LentFigures> {
     await until(() => cs.trackRequests().inFlight === 0);
     // The server spans ended, but wait for the figures: nothing exported yet.
     expect(servers()).to.have.length(0);
@@ -109,145 +108,159 @@ describe('operation figures on HTTP/2 spans (compat, core API, @grpc/grpc-js)', 
     const footprint = settled.find((f) => f.operation === route);
     expect(footprint?.provisional).to.equal(false);
     expect(footprint?.joules).to.be.above(0);
-    return footprint as OperationFootprint;
+    return footprint as LentFigures;
   }
 
-  function expectFigures(span: ReadableSpan, footprint: OperationFootprint): void {
+  function expectFigures(span: ReadableSpan, footprint: LentFigures): void {
     expect(span.attributes[SPAN_ATTRIBUTES.energy]).to.equal(footprint.joules);
     expect(span.attributes[SPAN_ATTRIBUTES.emissions]).to.equal(footprint.grams);
   }
 
-  it("an h2c (req, res) handler's own server span gets its request's figures", async () => {
-    const tracer = trace.getTracer('app');
-    const server = http2.createServer((req, res) => {
-      tracer.startActiveSpan('GET /h2/:x', { kind: SpanKind.SERVER }, (span: Span) => {
-        res.on('close', () => span.end());
-        setRoute(req, '/h2/:x');
-        // Answered later, in the span's context, as an async handler answers.
-        setTimeout(() => res.end('ok'), 5);
+  // Read by an onEnd listener, each request has a footprint built, which its span is given; by
+  // onSettled's alone, none is, and its span is set from the lent figures (settleLent).
+  for (const via of ['onEnd', 'onSettled'] as const) {
+    describe(`figures read by ${via}`, () => {
+      let unsubscribe: () => void;
+      before(() => {
+        unsubscribe =
+          via === 'onEnd'
+            ? cs.onEnd((f) => settled.push(f))
+            : cs.onSettled((f) => settled.push({ ...f })); // lent for the call: copied
       });
-    });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    try {
-      expect(await get((server.address() as AddressInfo).port, '/h2/1')).to.equal(200);
-      const footprint = await settle('/h2/:x');
-      const [span] = servers();
-      expect(span.name).to.equal('GET /h2/:x');
-      expectFigures(span, footprint);
-    } finally {
-      server.close();
-    }
-  });
-
-  it("a core-API stream's span, active where it responds, gets its figures", async () => {
-    const tracer = trace.getTracer('app');
-    const server = http2.createServer();
-    server.on('stream', (stream) => {
-      tracer.startActiveSpan('GET /core', { kind: SpanKind.SERVER }, (span: Span) => {
-        stream.on('close', () => span.end());
-        setRoute(stream, '/core');
-        stream.respond({ ':status': 201 });
-        stream.end('made');
-      });
-    });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    try {
-      expect(await get((server.address() as AddressInfo).port, '/core')).to.equal(201);
-      const footprint = await settle('/core');
-      expectFigures(servers()[0], footprint);
-    } finally {
-      server.close();
-    }
-  });
-
-  // A batch answered in one span (a queue flushed on a timer, in the first request's context):
-  // each request claimed the span, and the last settled overwrote the others' figures on it.
-  it('streams answered in one span: the first to answer keeps it, with its figures', async () => {
-    const tracer = trace.getTracer('app');
-    const pending: Http2.ServerHttp2Stream[] = [];
-    const server = http2.createServer();
-    server.on('stream', (stream, headers) => {
-      setRoute(stream, String(headers[':path']));
-      pending.push(stream);
-      if (pending.length < 2) return;
-      pending.sort((a, b) => (a.id ?? 0) - (b.id ?? 0));
-      tracer.startActiveSpan('flush', { kind: SpanKind.SERVER }, (span: Span) => {
-        for (const s of pending) {
-          s.respond({ ':status': 200 });
-          s.end();
+      after(() => unsubscribe());
+      it("an h2c (req, res) handler's own server span gets its request's figures", async () => {
+        const tracer = trace.getTracer('app');
+        const server = http2.createServer((req, res) => {
+          tracer.startActiveSpan('GET /h2/:x', { kind: SpanKind.SERVER }, (span: Span) => {
+            res.on('close', () => span.end());
+            setRoute(req, '/h2/:x');
+            // Answered later, in the span's context, as an async handler answers.
+            setTimeout(() => res.end('ok'), 5);
+          });
+        });
+        server.listen(0, '127.0.0.1');
+        await once(server, 'listening');
+        try {
+          expect(await get((server.address() as AddressInfo).port, '/h2/1')).to.equal(200);
+          const footprint = await settle('/h2/:x');
+          const [span] = servers();
+          expect(span.name).to.equal('GET /h2/:x');
+          expectFigures(span, footprint);
+        } finally {
+          server.close();
         }
-        span.end();
+      });
+
+      it("a core-API stream's span, active where it responds, gets its figures", async () => {
+        const tracer = trace.getTracer('app');
+        const server = http2.createServer();
+        server.on('stream', (stream) => {
+          tracer.startActiveSpan('GET /core', { kind: SpanKind.SERVER }, (span: Span) => {
+            stream.on('close', () => span.end());
+            setRoute(stream, '/core');
+            stream.respond({ ':status': 201 });
+            stream.end('made');
+          });
+        });
+        server.listen(0, '127.0.0.1');
+        await once(server, 'listening');
+        try {
+          expect(await get((server.address() as AddressInfo).port, '/core')).to.equal(201);
+          const footprint = await settle('/core');
+          expectFigures(servers()[0], footprint);
+        } finally {
+          server.close();
+        }
+      });
+
+      // A batch answered in one span (a queue flushed on a timer, in the first request's context):
+      // each request claimed the span, and the last settled overwrote the others' figures on it.
+      it('streams answered in one span: the first to answer keeps it, with its figures', async () => {
+        const tracer = trace.getTracer('app');
+        const pending: Http2.ServerHttp2Stream[] = [];
+        const server = http2.createServer();
+        server.on('stream', (stream, headers) => {
+          setRoute(stream, String(headers[':path']));
+          pending.push(stream);
+          if (pending.length < 2) return;
+          pending.sort((a, b) => (a.id ?? 0) - (b.id ?? 0));
+          tracer.startActiveSpan('flush', { kind: SpanKind.SERVER }, (span: Span) => {
+            for (const s of pending) {
+              s.respond({ ':status': 200 });
+              s.end();
+            }
+            span.end();
+          });
+        });
+        server.listen(0, '127.0.0.1');
+        await once(server, 'listening');
+        const session = http2.connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+        const ask = async (path: string) => {
+          const req = session.request({ ':path': path });
+          req.resume();
+          await once(req, 'end');
+        };
+        try {
+          // The first alone through a sample whose interval used CPU, then both through the next:
+          // their figures differ, so the span's tells whose it is (asked at once, the two shared
+          // every interval equally and were often the same to the bit).
+          const first = ask('/first');
+          await until(() => pending.length === 1);
+          for (const end = performance.now() + 5; performance.now() < end; );
+          cs.meter.sampleNow();
+          await Promise.all([first, ask('/second')]);
+          await until(() => cs.trackRequests().inFlight === 0);
+          cs.meter.sampleNow();
+          await until(() => settled.length === 2 && servers().length > 0);
+          const firstFigures = settled.find((f) => f.operation === '/first') as LentFigures;
+          const second = settled.find((f) => f.operation === '/second') as LentFigures;
+          expect(firstFigures.joules).to.not.equal(second.joules);
+          expectFigures(servers()[0], firstFigures);
+        } finally {
+          session.close();
+          server.close();
+        }
+      });
+
+      it("a server-streaming gRPC call's figures land on instrumentation-grpc's span", async () => {
+        const grpc = require('@grpc/grpc-js') as GrpcJs;
+        const server = new grpc.Server();
+        server.addService(
+          { List: LIST },
+          {
+            List: (call: { write(b: Raw): void; end(): void }) => {
+              setTimeout(() => {
+                for (let i = 0; i < 3; i++) call.write(Buffer.from('x'));
+                call.end();
+              }, 5);
+            },
+          },
+        );
+        const port = await new Promise<number>((resolve, reject) =>
+          server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+            err ? reject(err) : resolve(p),
+          ),
+        );
+        const Items = grpc.makeGenericClientConstructor({ List: LIST }, 'Items');
+        const client = new Items(
+          `127.0.0.1:${port}`,
+          grpc.credentials.createInsecure(),
+        ) as InstanceType<typeof Items> & { List(b: Raw): NodeJS.EventEmitter };
+        try {
+          const call = client.List(Buffer.from('a'));
+          call.on('data', () => {});
+          await once(call, 'end');
+          const footprint = await settle('/demo.Items/List');
+          const spans = servers();
+          expect(spans.map((s) => s.name)).to.deep.equal(['grpc.demo.Items/List']);
+          expectFigures(spans[0], footprint);
+        } finally {
+          client.close();
+          server.forceShutdown();
+        }
       });
     });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const session = http2.connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    const ask = async (path: string) => {
-      const req = session.request({ ':path': path });
-      req.resume();
-      await once(req, 'end');
-    };
-    try {
-      // The first alone through a sample whose interval used CPU, then both through the next:
-      // their figures differ, so the span's tells whose it is (asked at once, the two shared
-      // every interval equally and were often the same to the bit).
-      const first = ask('/first');
-      await until(() => pending.length === 1);
-      for (const end = performance.now() + 5; performance.now() < end; );
-      cs.meter.sampleNow();
-      await Promise.all([first, ask('/second')]);
-      await until(() => cs.trackRequests().inFlight === 0);
-      cs.meter.sampleNow();
-      await until(() => settled.length === 2 && servers().length > 0);
-      const firstFigures = settled.find((f) => f.operation === '/first') as OperationFootprint;
-      const second = settled.find((f) => f.operation === '/second') as OperationFootprint;
-      expect(firstFigures.joules).to.not.equal(second.joules);
-      expectFigures(servers()[0], firstFigures);
-    } finally {
-      session.close();
-      server.close();
-    }
-  });
-
-  it("a server-streaming gRPC call's figures land on instrumentation-grpc's span", async () => {
-    const grpc = require('@grpc/grpc-js') as GrpcJs;
-    const server = new grpc.Server();
-    server.addService(
-      { List: LIST },
-      {
-        List: (call: { write(b: Raw): void; end(): void }) => {
-          setTimeout(() => {
-            for (let i = 0; i < 3; i++) call.write(Buffer.from('x'));
-            call.end();
-          }, 5);
-        },
-      },
-    );
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
-        err ? reject(err) : resolve(p),
-      ),
-    );
-    const Items = grpc.makeGenericClientConstructor({ List: LIST }, 'Items');
-    const client = new Items(
-      `127.0.0.1:${port}`,
-      grpc.credentials.createInsecure(),
-    ) as InstanceType<typeof Items> & { List(b: Raw): NodeJS.EventEmitter };
-    try {
-      const call = client.List(Buffer.from('a'));
-      call.on('data', () => {});
-      await once(call, 'end');
-      const footprint = await settle('/demo.Items/List');
-      const spans = servers();
-      expect(spans.map((s) => s.name)).to.deep.equal(['grpc.demo.Items/List']);
-      expectFigures(spans[0], footprint);
-    } finally {
-      client.close();
-      server.forceShutdown();
-    }
-  });
+  }
 });
 
 describe('http2: streams capture their answer context only once a context can be active', () => {

@@ -17,7 +17,7 @@ import { expect } from 'chai';
 import type ExpressType from 'express';
 import type FastifyType from 'fastify';
 import type KoaType from 'koa';
-import type { OperationFootprint } from '../../src/energy/index.js';
+import type { LentFigures } from '../../src/energy/index.js';
 import { installRouteResolvers } from '../../src/http/frameworks/index.js';
 import { setRoute } from '../../src/http/index.js';
 import { captureSpan, SPAN_ATTRIBUTES } from '../../src/otel/spans.js';
@@ -220,13 +220,16 @@ describe('operation figures on spans (@opentelemetry/instrumentation-http, every
   const finished = (kind: SpanKind): ReadableSpan[] =>
     exporter.getFinishedSpans().filter((s) => s.kind === kind);
 
-  for (const framework of FRAMEWORKS) {
-    describe(framework.name, () => {
+  // Read by an onEnd listener, each request has a footprint built, which its span is given; by
+  // onSettled's alone, none is, and its span is set from the lent figures (settleLent).
+  const listeners = ['onEnd', 'onSettled'] as const;
+  for (const [framework, via] of FRAMEWORKS.flatMap((f) => listeners.map((l) => [f, l] as const))) {
+    describe(`${framework.name}, figures read by ${via}`, () => {
       let served: Served;
       let cs: Carbonscope;
       const clock = new ScriptedClock(0);
       const cpu = new ScriptedCpu();
-      const settled: OperationFootprint[] = [];
+      const settled: LentFigures[] = [];
 
       before(async () => {
         exporter.reset();
@@ -236,7 +239,8 @@ describe('operation figures on spans (@opentelemetry/instrumentation-http, every
           env: { ENERGY_OPERATION_ATTRIBUTION: 'wall' },
           captureContext: captureSpan,
         });
-        cs.onEnd((f) => settled.push(f));
+        if (via === 'onEnd') cs.onEnd((f) => settled.push(f));
+        else cs.onSettled((f) => settled.push({ ...f })); // lent for the call: copied
         await cs.start();
         clock.advance(1000);
         cpu.interval(1, 1, 2); // the process is the whole busy host: 8 W
