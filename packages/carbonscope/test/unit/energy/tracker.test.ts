@@ -2153,6 +2153,61 @@ describe('operation tracker', () => {
     });
   });
 
+  // With no onEnd listener no footprint is built for a traced request: its span is set from the
+  // lent figures (settleLent), and must carry every attribute a footprint gave it, the
+  // application's and `provisional` (at stop) included.
+  it("sets a traced request's span from the lent figures, settled or provisional at stop", async () => {
+    await withInMemoryTracing(async (provider, exporter) => {
+      const clock = new ScriptedClock(0);
+      const tracker = new EnergyTracker({
+        clock: clock.now,
+        loopIdle: clock.loopIdle,
+        attribution: 'wall',
+        captureContext: captureSpan,
+      });
+      trackers.push(tracker);
+      const lent: LentFigures[] = [];
+      tracker.onSettled((f) => lent.push({ ...f }));
+      clock.advance(1000);
+      tracker.update(sampleAt(clock.ms, 2, 0.001, true, 1000, 0, 0.25));
+      const request = (route: string) => {
+        const span = provider.getTracer('test').startSpan(`GET ${route}`);
+        context.with(trace.setSpan(context.active(), span), () => {
+          const op = tracker.begin('request', 'request');
+          op.captureContext();
+          clock.advance(100);
+          close(op, route, 200, undefined, { tenant: route });
+        });
+        span.end(); // held until the figures are settled
+      };
+      request('/settled');
+      clock.advance(900);
+      tracker.update(sampleAt(clock.ms, 4, 0.001, true, 1000, 0, 0.25));
+      request('/stopped');
+      expect(exporter.getFinishedSpans().map((s) => s.name)).to.deep.equal(['GET /settled']);
+      tracker.stop();
+      expect(lent.map((f) => [f.operation, f.provisional])).to.deep.equal([
+        ['/settled', false],
+        ['/stopped', true],
+      ]);
+      const spans = exporter.getFinishedSpans();
+      expect(spans.map((s) => s.name)).to.deep.equal(['GET /settled', 'GET /stopped']);
+      for (const [i, span] of spans.entries()) {
+        const figures = lent[i];
+        // 100 ms of the 1 s interval's 4 J; the one stopped gets none: no sample crossed it.
+        expect(figures.joules).to.be.closeTo(figures.provisional ? 0 : 0.4, 1e-12);
+        expect(span.attributes).to.deep.equal({
+          [SPAN_ATTRIBUTES.energy]: figures.joules,
+          [SPAN_ATTRIBUTES.emissions]: figures.grams,
+          [SPAN_ATTRIBUTES.embodied]: figures.embodiedGrams,
+          [SPAN_ATTRIBUTES.estimated]: figures.estimated,
+          ...(figures.provisional ? { [SPAN_ATTRIBUTES.provisional]: true } : {}),
+          tenant: figures.operation,
+        });
+      }
+    });
+  });
+
   /** Runs `body` inside a recording span of a real SDK; returns the spans it exported. */
   async function tracedSpans(body: (setup: Setup) => Promise<void>): Promise<ReadableSpan[]> {
     return withInMemoryTracing(async (provider, exporter) => {
