@@ -1633,9 +1633,9 @@ export class EnergyTracker implements OperationTracker, OperationHost {
         !listeners.wants(ended.kind(i))
       ) {
         // No footprint wanted: the context and the settled listeners, if any, are lent the
-        // figures (a traced request's span reads four of them: a footprint built for it was
-        // ~185 B a request). One held for its CPU alone (`exact`, a window) is settled all the
-        // same, its account closed.
+        // figures (a traced request's span reads only those it sets, in the call: a footprint
+        // built for it was ~185 B a request). One held for its CPU alone (`exact`, a window) is
+        // settled all the same, its account closed.
         op?.settleUnread();
         try {
           this.lend(i, provisional, context);

@@ -320,8 +320,8 @@ describe('operation tracker', () => {
     expect(lent[0]).to.equal(lent[1]);
   });
 
-  // A traced request's span reads four figures: a footprint built for it alone was ~185 B a
-  // traced request at each sample.
+  // A traced request's span reads only the figures it sets (annotateSpan): a footprint built for
+  // it alone was ~185 B a traced request at each sample.
   it('lends a context that takes them the figures, and builds a footprint for one that does not', () => {
     const clock = new ScriptedClock(0);
     const told: string[] = [];
