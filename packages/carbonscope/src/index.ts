@@ -319,5 +319,7 @@ export {
   urlSetting,
   ZONE_PATTERN,
 } from './settings.js';
+// For the service's reports of what its start-up work and its upstream threw.
+export { messageOf } from './thrown-text.js';
 export { credentialsOf, urlSecrets, withoutCredentials } from './url-credentials.js';
 export { VERSION } from './version.js';

@@ -24,6 +24,7 @@ import { registerPresent } from './register-present.js';
 import type { Carbonscope, CarbonscopeOptions } from './runtime/index.js';
 import { CARBONSCOPE_OPTIONS, checkOptions, STARTED_OPTIONS } from './runtime/index.js';
 import { checkSettings } from './settings.js';
+import { messageOf } from './thrown-text.js';
 import { VERSION } from './version.js';
 
 /**
@@ -134,9 +135,7 @@ export class CarbonscopeInstrumentation {
       })
       .catch((err: unknown) => {
         if (this.starting === starting) this.starting = undefined;
-        this.logger.error(
-          `carbonscope instrumentation: ${err instanceof Error ? err.message : String(err)}`,
-        );
+        this.logger.error(`carbonscope instrumentation: ${messageOf(err)}`);
       });
     this.starting = starting;
   }

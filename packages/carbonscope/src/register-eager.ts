@@ -246,7 +246,7 @@ function stopOnceRegistered(): Promise<void> {
   return registered
     .then((ok) => (ok ? stopDefault() : undefined))
     .catch((err: unknown) => {
-      logger.error(`carbonscope/register: the last push failed: ${String(err)}`);
+      logger.error(`carbonscope/register: the last push failed: ${messageOf(err)}`);
     });
 }
 

@@ -8,6 +8,7 @@ import {
   zoneKeyProblem,
 } from '../settings.js';
 import { spanText } from '../span-text.js';
+import { messageOf } from '../thrown-text.js';
 import { maskUrlText, urlSecrets } from '../url-credentials.js';
 
 /** A command-line mistake: the message and the usage go to stderr, the exit code is 2. */
@@ -148,7 +149,7 @@ function parse<T extends NonNullable<ParseArgsConfig['options']>>(
     // None of node:util's messages is known to come here (its unknown option, flag given a value,
     // missing value and value that starts with a dash are said above); one that does is one
     // line, as every error.
-    const message = err instanceof Error ? err.message : String(err);
+    const message = messageOf(err);
     throw new UsageError(message.replace(/\s*\n\s*/g, ' '));
   }
 }

@@ -1,4 +1,5 @@
 import { printable, printableLines, terminalJson } from '../printable.js';
+import { messageOf } from '../thrown-text.js';
 import type { CommonOptions } from './args.js';
 import { appendEmissionsRow } from './csv.js';
 import { hostFacts, type Report, reportToRow } from './report.js';
@@ -28,7 +29,7 @@ export async function finish(
       report.output = { path: options.output, written: true };
     } catch (err) {
       written = false;
-      const message = err instanceof Error ? err.message : String(err);
+      const message = messageOf(err);
       report.output = { path: options.output, written: false, error: message };
       process.stderr.write(session.redact(`carbonscope: error: ${printable(message)}\n`));
     }

@@ -1,5 +1,6 @@
 import { feedPmon, type PmonShares, queryMigModes } from '../energy/index.js';
 import type { Logger } from '../log.js';
+import { messageOf } from '../thrown-text.js';
 
 /** How long the one MIG mode query may take: pmon's own start is given 5 s. */
 const MIG_QUERY_TIMEOUT_MS = 5000;
@@ -61,7 +62,7 @@ export function watchLateGpus(o: LateGpuWatchOptions): LateGpuWatch {
     if (gpus.length === 0) return;
     clearInterval(timer);
     o.start(gpus).catch((err: unknown) => {
-      const message = err instanceof Error ? err.message : String(err);
+      const message = messageOf(err);
       o.failed(`nvidia-smi pmon cannot start: ${message}`);
     });
   }, o.everyMs ?? 1000);

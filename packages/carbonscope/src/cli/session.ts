@@ -38,6 +38,7 @@ import {
   SettingsError,
   secretsOf,
 } from '../settings.js';
+import { messageOf } from '../thrown-text.js';
 import { urlSecrets, withoutCredentials } from '../url-credentials.js';
 import { VERSION } from '../version.js';
 import { argvSecrets, type CommonOptions, UsageError } from './args.js';
@@ -159,7 +160,7 @@ async function finalPush(push: OtlpPush): Promise<string | undefined> {
   let thrown: string | undefined;
   outcome.last = undefined;
   const pushed = provider.forceFlush().catch((err: unknown) => {
-    thrown = err instanceof Error ? err.message : String(err);
+    thrown = messageOf(err);
   });
   const settled = await settlesWithin(pushed, PUSH_TIMEOUT_MS);
   // A failure seen meanwhile (the periodic push it waits for, retried) says more than the clock.

@@ -3,6 +3,7 @@ import type { GridIntensity, IntensityReading } from '../grid/index.js';
 import { heldUntilSettled } from '../hold.js';
 import { callOne, checkListener } from '../listeners.js';
 import type { Logger } from '../log.js';
+import { messageOf } from '../thrown-text.js';
 import { detached, untraced } from '../untraced.js';
 import type { AttributionMode } from './attribution.js';
 import type { EarlyBaseline } from './early-baseline.js';
@@ -250,7 +251,7 @@ export class EnergyMeter {
 
   /** One line per distinct failure, so a broken source cannot flood the log every second. */
   private warnOnce(key: string, err: unknown, what: string): void {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = messageOf(err);
     const id = `${key}:${message}`;
     if (this.warned.has(id) || this.warned.size >= MAX_DISTINCT_WARNINGS) return;
     this.warned.add(id);

@@ -3,6 +3,7 @@ import {
   DEFAULT_MAX_OPERATION_AGE_MS,
 } from '../energy-defaults.js';
 import { callEach, catchRejection, checkListener, Listeners } from '../listeners.js';
+import { messageOf } from '../thrown-text.js';
 import { Accrued } from './accrued.js';
 import { CallbackCpu } from './callback-cpu.js';
 import { ChildWeights } from './child-weights.js';
@@ -1763,7 +1764,7 @@ function overlap(startMs: number, from: number, to: number): number {
 
 /** The warning for a listener's error that no sample is left to throw (see onListenerError). */
 function stoppedListenerWarning(err: unknown): Error {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = messageOf(err);
   const warning = new Error(
     `an operation listener threw after the tracker's stop(), with no sample left to throw it (the first such; give onListenerError for each): ${message}`,
     { cause: err },

@@ -7,6 +7,7 @@ import { redactedExcerpt, redactionList } from '../log.js';
 import { delay } from '../real-timers.js';
 import { parseRetryAfter } from '../retry-after.js';
 import { maskableSecret } from '../secret-length.js';
+import { messageOf } from '../thrown-text.js';
 import { urlSecrets } from '../url-credentials.js';
 import { zoneKeyCase } from '../zones.js';
 import { type HeldZone, UpstreamError, type UpstreamErrorKind } from './errors.js';
@@ -450,5 +451,5 @@ function causeOf(err: unknown): string {
     const code = (cause as Error & { code?: unknown }).code;
     return typeof code === 'string' ? code : cause.message;
   }
-  return String(cause);
+  return messageOf(cause);
 }

@@ -4,6 +4,7 @@ import { hostPort } from '../listen-host.js';
 import type { Logger } from '../log.js';
 import type { Carbonscope } from '../runtime/index.js';
 import type { Env } from '../settings.js';
+import { messageOf } from '../thrown-text.js';
 import { VERSION } from '../version.js';
 import type { BindMetricsOptions } from './binding/index.js';
 import { onGlobalMeterProviderSet } from './binding/index.js';
@@ -212,13 +213,13 @@ export async function attachToOtel(
       stopped = handOver();
     } catch (err) {
       logger.warn(
-        `carbonscope's metrics stay with its own SDK: the application's meter provider failed: ${String(err)}`,
+        `carbonscope's metrics stay with its own SDK: the application's meter provider failed: ${messageOf(err)}`,
       );
       return;
     }
     logger.info("the application registered a meter provider: carbonscope's metrics go there now");
     stopped.catch((err: unknown) => {
-      logger.warn(`carbonscope's own SDK did not stop cleanly: ${String(err)}`);
+      logger.warn(`carbonscope's own SDK did not stop cleanly: ${messageOf(err)}`);
     });
   };
   // The meter's own, as joinWhenRegistered's.

@@ -21,6 +21,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { Logger } from '../log.js';
 import { isPermissionRefusal } from '../permission-refusal.js';
 import { readBootId } from '../proc/index.js';
+import { messageOf } from '../thrown-text.js';
 import { untraced } from '../untraced.js';
 
 /** One process's exposition and the service.instance.id of its resource. */
@@ -339,7 +340,7 @@ function whyNot(err: unknown, folder: string): string {
       `--allow-fs-write=${dir} (a TMPDIR of the app's own keeps the grant narrow)`
     );
   }
-  return err instanceof Error ? err.message : String(err);
+  return messageOf(err);
 }
 
 /**

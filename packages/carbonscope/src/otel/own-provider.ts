@@ -11,6 +11,7 @@ import { type Logger, redactionList, redactSecrets } from '../log.js';
 import { nodeHttp } from '../node-http.js';
 import { isPm2ClusterWorker } from '../pm2.js';
 import { checkedInteger, type Env, envSecretsOf, parseEnv, urlSetting } from '../settings.js';
+import { messageOf } from '../thrown-text.js';
 import type { PushedBefore } from './binding/index.js';
 import {
   apiGlobals,
@@ -203,7 +204,7 @@ function prometheusServer(exposition: () => Promise<Buffer>, env: Env, logger: L
       (err: unknown) => {
         // The reason in the text, as below; masked: a callback's error may quote a setting. On
         // one line: a stderr line that wraps reads as two, the second nobody's.
-        const reason = err instanceof Error ? err.message : String(err);
+        const reason = messageOf(err);
         const why = oneLine(redactSecrets(reason, secrets));
         logger.error({ err: why }, `Prometheus endpoint: metrics collection failed: ${why}`);
         res.statusCode = 500;

@@ -1,4 +1,5 @@
 import type { Logger } from '../log.js';
+import { messageOf } from '../thrown-text.js';
 
 /**
  * What is read of the application's PrometheusExporter (exporter-prometheus 0.2xx and 0.3xx): its
@@ -84,7 +85,7 @@ export async function restartRefusedExporters(
         "the application's Prometheus exporter could not listen while carbonscope's own endpoint held the port: started again, it serves carbonscope's metrics too",
       );
     } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
+      const reason = messageOf(err);
       logger.warn(
         `the application's Prometheus exporter could not listen (${reason}): nothing serves its metrics, nor carbonscope's; ${LATE_FIX}`,
       );

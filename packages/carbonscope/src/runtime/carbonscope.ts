@@ -81,6 +81,7 @@ import {
   loadSettings,
   type Settings,
 } from '../settings.js';
+import { messageOf } from '../thrown-text.js';
 import { type DropCount, DropCounts } from './drop-counts.js';
 import { checkOptions } from './injected.js';
 import { CARBONSCOPE_OPTIONS, MEASURE_OPTIONS, REQUEST_TRACKING_OPTIONS } from './known-options.js';
@@ -292,7 +293,7 @@ function warnOnce(
 ): (err: unknown) => void {
   const warned = new Set<string>();
   return (err) => {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = messageOf(err);
     if (warned.has(message) || warned.size >= MAX_LISTENER_WARNINGS) return;
     warned.add(message);
     logger.warn({ err: message }, `${what} failed (${message}); ${outcome}`);

@@ -1,4 +1,5 @@
 import { printable } from '../printable.js';
+import { messageOf } from '../thrown-text.js';
 
 /**
  * The one line that says a default instance's start failed (`err`) after its tracker was lent
@@ -9,7 +10,7 @@ import { printable } from '../printable.js';
 export function lostWhileStartingText(err: unknown, ended: number, running: number): string {
   const count = ended + running;
   // The error's own text may span lines (a maker's message): the warning stays one.
-  const why = printable(err instanceof Error ? err.message : String(err));
+  const why = printable(messageOf(err));
   const what = count === 1 ? 'the operation' : `the ${count} operations`;
   const still =
     running === 0 ? '' : count === 1 ? ' (still running)' : ` (${running} of them still running)`;

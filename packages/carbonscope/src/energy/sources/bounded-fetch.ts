@@ -1,5 +1,6 @@
 import { deadlineSignal } from '../../deadline.js';
 import { BodyTooLargeError, readChunks, untilAborted } from '../../fetch-body/index.js';
+import { messageOf } from '../../thrown-text.js';
 import { withoutCredentials } from '../../url-credentials.js';
 import {
   ExpositionError,
@@ -37,7 +38,7 @@ function causeOf(err: unknown): string {
   const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
   if (cause && typeof cause.code === 'string') return cause.code;
   if (cause && typeof cause.message === 'string') return cause.message;
-  return err instanceof Error ? err.message : String(err);
+  return messageOf(err);
 }
 
 async function get(

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { clearInterval, setInterval } from '../../real-timers.js';
+import { messageOf } from '../../thrown-text.js';
 import { untraced } from '../../untraced.js';
 import { FetchFailure } from './bounded-fetch.js';
 import type { SeriesSample } from './exposition.js';
@@ -180,9 +181,7 @@ export function createExporterSource(o: ExporterSourceOptions): ExporterSource {
       samples = await untraced(() => o.read());
     } catch (err) {
       lastError =
-        err instanceof FetchFailure
-          ? err
-          : new FetchFailure('unreachable', err instanceof Error ? err.message : String(err));
+        err instanceof FetchFailure ? err : new FetchFailure('unreachable', messageOf(err));
       if (lastError.kind === 'malformed')
         problem = new ExporterFault('malformed', lastError.message);
       return;

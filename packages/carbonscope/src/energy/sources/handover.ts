@@ -1,4 +1,5 @@
 import type { Logger } from '../../log.js';
+import { messageOf } from '../../thrown-text.js';
 import type { EnergyReading, PowerSource, ProbeResult, SampleTick } from './source.js';
 
 export interface HandoverOptions {
@@ -40,7 +41,7 @@ export function withHandover(o: HandoverOptions): PowerSource {
   let fallbackUsed = true;
 
   const handOver = (err: unknown) => {
-    const reason = err instanceof Error ? err.message : String(err);
+    const reason = messageOf(err);
     const kind = kindOf(err);
     const level = warned.has(kind) ? 'debug' : 'warn';
     warned.add(kind);

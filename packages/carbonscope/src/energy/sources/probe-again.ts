@@ -1,3 +1,4 @@
+import { messageOf } from '../../thrown-text.js';
 import type { PowerSource, ProbeResult } from './source.js';
 
 /** A source that answered a later try, and what its probe said it reads. */
@@ -19,7 +20,7 @@ export async function probeAgain(
   const result = await source.probe().catch(
     (err: unknown): ProbeResult => ({
       ok: false,
-      reason: err instanceof Error ? err.message : String(err),
+      reason: messageOf(err),
     }),
   );
   if (result.ok && keep()) return { source, detail: result.detail };

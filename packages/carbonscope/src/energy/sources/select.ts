@@ -3,6 +3,7 @@ import type { Logger } from '../../log.js';
 import { permissionRefusal } from '../../permission-refusal.js';
 import type { EnergySettings, ExporterEndpoint, Settings } from '../../settings.js';
 import { spanText } from '../../span-text.js';
+import { messageOf } from '../../thrown-text.js';
 import { fetchExposition, urlForLog } from './bounded-fetch.js';
 import {
   AWS_MAX_WATTS_PER_VCPU,
@@ -210,7 +211,7 @@ async function tryProbe(make: Maker): Promise<Tried> {
     // A spawn the permission model refuses throws at once; Node 20's words name no flag.
     const refused = permissionRefusal(err);
     if (refused) return { reason: refused, refused: true };
-    return { reason: err instanceof Error ? err.message : String(err) };
+    return { reason: messageOf(err) };
   }
 }
 
@@ -357,7 +358,7 @@ export async function selectSources(options: SelectSourcesOptions): Promise<Sele
     const primary = make[exporter]();
     const probe = await primary.probe().catch((err: unknown) => ({
       ok: false as const,
-      reason: err instanceof Error ? err.message : String(err),
+      reason: messageOf(err),
     }));
     if (probe.ok) notes.unshift(`measured: ${probe.detail}`);
     else {

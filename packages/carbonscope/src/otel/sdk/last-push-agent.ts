@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import { atDeadline } from '../../deadline.js';
 import { nodeHttp } from '../../node-http.js';
 import type { Env } from '../../settings.js';
+import { messageOf } from '../../thrown-text.js';
 import { type AgentFactory, EXPORT_TIMED_OUT } from './export-deadline.js';
 import { type OtlpSignal, otlpTlsFile } from './otlp-tls-files.js';
 import { readRegularFile } from './regular-file.js';
@@ -38,7 +39,7 @@ function final(err: Error): Error {
  */
 function attemptsOf(err: Error): string {
   const attempts = err instanceof AggregateError ? (err.errors as unknown[]) : [];
-  return attempts.map((e) => (e instanceof Error ? e.message : String(e))).join(', ') || err.name;
+  return attempts.map(messageOf).join(', ') || err.name;
 }
 
 type Done = (err: Error | null, socket: Duplex) => void;

@@ -1,0 +1,97 @@
+import { expect } from 'chai';
+import { Carbonscope } from '../../../src/runtime/carbonscope.js';
+import { memoryLogger } from '../energy/scripted.js';
+
+// A listener may throw anything. Its report turned the value into text with String(), which
+// throws for a value with no prototype or an Error whose message getter throws: sampleNow()
+// threw where a plain Error is only warned about, and a timer's sample ended the process.
+const ENV = { ENERGY_SAMPLE_INTERVAL_MS: '50', ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' };
+
+const THROWN: ReadonlyArray<[string, () => unknown]> = [
+  ['a value with no prototype', () => Object.create(null)],
+  [
+    'an Error whose message getter throws',
+    () =>
+      Object.defineProperty(new Error(), 'message', {
+        get() {
+          throw new Error('no message');
+        },
+      }),
+  ],
+];
+
+async function started(env: Record<string, string> = ENV) {
+  const { logger, lines } = memoryLogger();
+  const cs = await Carbonscope.create({ env, logger });
+  await cs.start();
+  const warnings = () => lines.filter((l) => l.level === 40).map((l) => String(l.msg));
+  return { cs, warnings };
+}
+
+type Subscribe = (cs: Carbonscope, listener: () => unknown) => void;
+
+const LISTENERS: ReadonlyArray<[string, Subscribe]> = [
+  ['onEnd', (cs, listener) => cs.onEnd(listener)],
+  ['onSettled', (cs, listener) => cs.onSettled(listener)],
+  ['onFinish', (cs, listener) => cs.onFinish(listener)],
+  ['onSample', (cs, listener) => cs.onSample(listener)],
+];
+
+describe('a listener that throws a value String() cannot convert', () => {
+  for (const [what, value] of THROWN) {
+    for (const [method, subscribe] of LISTENERS) {
+      it(`${method}'s listener throwing ${what}: warned about, nothing thrown`, async () => {
+        const { cs, warnings } = await started({ ...ENV, ENERGY_SAMPLE_INTERVAL_MS: '60000' });
+        try {
+          subscribe(cs, () => {
+            throw value();
+          });
+          cs.track('op', () => undefined);
+          expect(() => cs.meter.sampleNow()).not.to.throw();
+          expect(warnings().filter((w) => w.includes('a value with no text'))).to.have.length(1);
+        } finally {
+          await cs.stop();
+        }
+      });
+    }
+
+    it(`an async listener rejecting with ${what}: warned about, no unhandled rejection`, async () => {
+      const unhandled: unknown[] = [];
+      const heard = (reason: unknown) => unhandled.push(reason);
+      process.on('unhandledRejection', heard);
+      const { cs, warnings } = await started({ ...ENV, ENERGY_SAMPLE_INTERVAL_MS: '60000' });
+      try {
+        cs.onSample(async () => {
+          throw value();
+        });
+        cs.meter.sampleNow();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        expect(unhandled).to.have.length(0);
+        expect(warnings().filter((w) => w.includes('a value with no text'))).to.have.length(1);
+      } finally {
+        process.off('unhandledRejection', heard);
+        await cs.stop();
+      }
+    });
+
+    it(`the timer's samples, a listener throwing ${what} at each: warned about once`, async () => {
+      const { cs, warnings } = await started();
+      try {
+        cs.onEnd(() => {
+          throw value();
+        });
+        let samples = 0;
+        cs.onSample(() => {
+          samples++;
+          cs.track('op', () => undefined);
+        });
+        // Several intervals of 50 ms: several samples, each with an operation ended before it.
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        expect(samples).to.be.at.least(3);
+        expect(warnings().filter((w) => w.includes('a value with no text'))).to.have.length(1);
+      } finally {
+        await cs.stop();
+      }
+    });
+  }
+});
