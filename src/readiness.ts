@@ -1,3 +1,5 @@
+import { messageOf } from 'carbonscope';
+
 /** Start-up work the service waits for before it says it is ready (model loaded, first sample). */
 export class Readiness {
   private readonly pending = new Map<string, string>();
@@ -10,7 +12,7 @@ export class Readiness {
       () => this.pending.delete(name),
       (err: unknown) => {
         this.pending.delete(name);
-        this.failed.set(name, err instanceof Error ? err.message : String(err));
+        this.failed.set(name, messageOf(err));
       },
     );
   }

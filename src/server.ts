@@ -2,7 +2,7 @@
 // the OTel SDK starts and registers its instrumentations, and only then is the rest of the
 // service imported, so that koa and http are loaded after they can be patched.
 import { register } from 'node:module';
-import { printable } from 'carbonscope';
+import { messageOf, printable } from 'carbonscope';
 import { type Config, ConfigError, loadConfig, readDotenv, secretsOf } from './config.js';
 import { startTelemetry, type Telemetry, tracingEnabled } from './telemetry/index.js';
 
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
       secrets: secretsOf(config, process.env),
     });
   } catch (err) {
-    fail(`telemetry could not start: ${err instanceof Error ? err.message : String(err)}`);
+    fail(`telemetry could not start: ${messageOf(err)}`);
   }
   const { runService } = await import('./service.js');
   await runService(config, telemetry);
@@ -48,5 +48,5 @@ async function main(): Promise<void> {
 main().catch((err: unknown) => {
   // Settings checked against data only the service loads (the LLM models) fail here.
   if (err instanceof ConfigError) fail(`invalid setting ${err.message}`);
-  fail(`start-up failed: ${err instanceof Error ? err.message : String(err)}`);
+  fail(`start-up failed: ${messageOf(err)}`);
 });

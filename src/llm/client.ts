@@ -6,6 +6,7 @@ import {
   LlmError,
   llmImpacts,
   maskableSecret,
+  messageOf,
   redactionList,
   type StatusMessage,
   splitBaseUrl,
@@ -386,10 +387,7 @@ function upstreamError(
       `the LLM service answered with status ${status}${detail}`,
     );
   }
-  logger.warn(
-    { reason: safe(err instanceof Error ? err.message : String(err)) },
-    'LLM call failed',
-  );
+  logger.warn({ reason: safe(messageOf(err)) }, 'LLM call failed');
   return new LlmError(
     502,
     'upstream_invalid',

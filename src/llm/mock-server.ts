@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
-import { printable } from 'carbonscope';
+import { messageOf, printable } from 'carbonscope';
 import { firstCodeUnits } from '../http/index.js';
 import type { Logger } from '../logger.js';
 import { MOCK_FINGERPRINT } from './mock-fingerprint.js';
@@ -300,6 +300,6 @@ async function main(): Promise<void> {
 // Runs only as `node dist/src/llm/mock-server.js`, never on import.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main().catch((err: unknown) => {
-    fail(`mock LLM start-up failed: ${err instanceof Error ? err.message : String(err)}`);
+    fail(`mock LLM start-up failed: ${messageOf(err)}`);
   });
 }
