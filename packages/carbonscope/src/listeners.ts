@@ -59,6 +59,27 @@ export function callOne<A>(
   }
 }
 
+/**
+ * Calls each of `listeners` with `arg`, as callEach does, but for what one throws: every one is
+ * called, and the first throw is returned (`{ err }`, allocated only then) for the caller to
+ * rethrow after its own work, as a sample's report does. A rejection goes to `rejected`.
+ */
+export function callEachKeepingFirst<A>(
+  listeners: readonly ((arg: A) => unknown)[],
+  arg: A,
+  rejected: (err: unknown) => void,
+): { err: unknown } | undefined {
+  let failure: { err: unknown } | undefined;
+  for (let i = 0; i < listeners.length; i++) {
+    try {
+      catchRejection(listeners[i](arg), rejected);
+    } catch (err) {
+      failure ??= { err };
+    }
+  }
+  return failure;
+}
+
 /** Throws unless `listener` is a function: one that is not failed at each call, far from here. */
 export function checkListener(listener: unknown, caller: string): void {
   if (typeof listener === 'function') return;

@@ -2,7 +2,7 @@ import {
   DEFAULT_CALIBRATION_INTERVAL_MS,
   DEFAULT_MAX_OPERATION_AGE_MS,
 } from '../energy-defaults.js';
-import { callEach, catchRejection, checkListener, Listeners } from '../listeners.js';
+import { callEach, callEachKeepingFirst, checkListener, Listeners } from '../listeners.js';
 import { messageOf } from '../thrown-text.js';
 import { Accrued } from './accrued.js';
 import { CallbackCpu } from './callback-cpu.js';
@@ -977,14 +977,9 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       ageMs: now - op.startMs,
       reason,
     };
-    for (const listener of this.dropListeners.all) {
-      try {
-        catchRejection(listener(dropped), this.failedLater);
-      } catch (err) {
-        // Thrown at the next sample's end: here it would fail the begin() of a request.
-        this.heldFailure ??= { err };
-      }
-    }
+    // What one throws is thrown at the next sample's end: here it would fail a request's begin().
+    const failure = callEachKeepingFirst(this.dropListeners.all, dropped, this.failedLater);
+    this.heldFailure ??= failure;
   }
 
   /**
@@ -1708,16 +1703,10 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     } catch (err) {
       failure = { err };
     }
-    const listeners = this.settledListeners.all;
-    // By index: a for-of's iterator, per operation, is what this path avoids (see callEach).
-    for (let l = 0; l < listeners.length; l++) {
-      try {
-        // Public: an async listener's rejection is onEnd's, not an unhandled one.
-        catchRejection(listeners[l](figures), this.failedLater);
-      } catch (err) {
-        failure ??= { err };
-      }
-    }
+    // Called whatever the context did (not `??=`, which would skip them where it threw). Public:
+    // an async listener's rejection is onEnd's, not an unhandled one.
+    const listeners = callEachKeepingFirst(this.settledListeners.all, figures, this.failedLater);
+    failure ??= listeners;
     if (failure) throw failure.err;
   }
 
@@ -1742,13 +1731,8 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     } catch (err) {
       failure ??= { err };
     }
-    for (const listener of this.listeners.all) {
-      try {
-        catchRejection(listener(footprint), this.failedLater);
-      } catch (err) {
-        failure ??= { err };
-      }
-    }
+    const listeners = callEachKeepingFirst(this.listeners.all, footprint, this.failedLater);
+    failure ??= listeners;
     if (failure) throw failure.err;
   }
 }

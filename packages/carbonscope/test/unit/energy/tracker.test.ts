@@ -361,6 +361,45 @@ describe('operation tracker', () => {
     expect(settled[2]).to.not.equal(lentTo[0]);
   });
 
+  // The context is told first; what it throws must not keep the listeners from their call.
+  it('tells every listener after a context that throws, lent or given a footprint, and throws its error', () => {
+    const clock = new ScriptedClock(0);
+    const failing: OperationContext = {
+      settle: (f) => {
+        throw new Error(`settle ${f.operation}`);
+      },
+      settleLent: (f) => {
+        throw new Error(`lent ${f.operation}`);
+      },
+    };
+    const tracker = new EnergyTracker({
+      clock: clock.now,
+      loopIdle: clock.loopIdle,
+      captureContext: () => failing,
+    });
+    trackers.push(tracker);
+    const told: string[] = [];
+    tracker.onSettled((f) => {
+      told.push(`settled ${f.operation}`);
+      throw new Error(`listener ${f.operation}`);
+    });
+    const request = (route: string) => {
+      const op = tracker.begin('request', 'request');
+      op.captureContext();
+      close(op, route, 200);
+    };
+    request('/a');
+    clock.advance(10);
+    expect(() => tracker.update(sampleAt(clock.ms, 1, 0, false, clock.ms))).to.throw('lent /a');
+    expect(told).to.deep.equal(['settled /a']);
+    // With an onEnd listener for requests the context is given a footprint: the same order.
+    tracker.onEnd((f) => told.push(`end ${f.operation}`));
+    request('/b');
+    clock.advance(10);
+    expect(() => tracker.update(sampleAt(clock.ms, 2, 0, false, clock.ms))).to.throw('settle /b');
+    expect(told).to.deep.equal(['settled /a', 'settled /b', 'end /b']);
+  });
+
   it("tells onSettled's listeners before onEnd's, and throws the first error after telling all", () => {
     const { clock, tracker, ended } = setup();
     const order: string[] = [];
