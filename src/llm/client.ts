@@ -68,7 +68,11 @@ export interface ChatResult {
   model: string;
   /** The model name the API reported (may carry a version suffix). */
   upstreamModel: string;
-  message: { role: 'assistant'; content: string };
+  /**
+   * The completion. `refusal` is the model's reason where it declined (OpenAI's field, its
+   * `content` then null): only where the upstream gave it as text.
+   */
+  message: { role: 'assistant'; content: string; refusal?: string };
   finishReason: string | null;
   usage: { promptTokens: number; completionTokens: number; totalTokens: number };
   /** Wall time of the API call as measured here, s (retries included). */
@@ -246,6 +250,9 @@ export function createChatService(options: ChatServiceOptions): ChatService {
         'the LLM service answered with content that is not text',
       );
     }
+    // An empty refusal says nothing: left out, as one that is no text.
+    const refusal: unknown = choice.message.refusal;
+    const declined = typeof refusal === 'string' && refusal !== '' ? refusal : undefined;
     const warnings: StatusMessage[] = [];
     const mock = mockNotice(response.system_fingerprint);
     if (mock) warnings.push(mock);
@@ -264,7 +271,8 @@ export function createChatService(options: ChatServiceOptions): ChatService {
       // Without usage the method still needs a token count: estimate it from the text, say so.
       const warning = usageWarning(believed, sent, reported);
       promptTokens ??= request.messages.reduce((n, m) => n + estimateTokens(m.content), 0);
-      completionTokens ??= estimateTokens(content);
+      // A refusal is generated text as the content is: its tokens were spent.
+      completionTokens ??= estimateTokens(declined === undefined ? content : content + declined);
       warnings.push({ code: 'usage-estimated', message: warning });
     }
     const impacts = llmImpacts(catalog, {
@@ -288,7 +296,10 @@ export function createChatService(options: ChatServiceOptions): ChatService {
       provider: entry.provider,
       model: entry.name,
       upstreamModel: text(response.model),
-      message: { role: 'assistant', content: text(content) },
+      message:
+        declined === undefined
+          ? { role: 'assistant', content: text(content) }
+          : { role: 'assistant', content: text(content), refusal: text(declined) },
       finishReason: typeof choice.finish_reason === 'string' ? text(choice.finish_reason) : null,
       usage: { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens },
       latencySeconds,

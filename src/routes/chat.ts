@@ -148,6 +148,7 @@ function resultSection(r: ChatResult, local: OperationFootprint): SafeHtml {
   return html`<section>
 <h2>Answer</h2>
 <p class="pre" dir="auto">${r.message.content}</p>
+${r.message.refusal === undefined ? '' : html`<p class="pre" dir="auto">The model declined: ${r.message.refusal}</p>`}
 <p class="muted">${r.provider} / ${r.model} · ${r.usage.promptTokens} prompt + ${r.usage.completionTokens} completion tokens · ${formatNumber(r.latencySeconds)} s · electricity mix ${r.impacts.zone}</p>
 <h2>Estimated impacts of this request (EcoLogits method)</h2>
 ${impactsTable(r)}

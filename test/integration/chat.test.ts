@@ -547,6 +547,36 @@ describe('/chat when the LLM service fails', () => {
     expect(await page.text()).to.include('<title>Error: Chat · carbonscope</title>');
   });
 
+  // A model that declines answers 200 with `content` null and its reason in `refusal`: the
+  // page showed an empty answer, and the JSON dropped the reason.
+  it("a model's refusal reaches the JSON and the page, escaped", async () => {
+    stub = await startStubUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const message = { role: 'assistant', content: null, refusal: 'No <b>way</b>.' };
+      const choices = [{ index: 0, finish_reason: 'stop', message }];
+      const usage = { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 };
+      res.end(JSON.stringify({ id: 'c', object: 'chat.completion', created: 0, choices, usage }));
+    });
+    app = await startChatApp(stub.baseUrl);
+    const res = await postJson(app.url, ask);
+    expect(res.status).to.equal(200);
+    const body = (await res.json()) as ChatBody;
+    expect(body.message).to.deep.equal({
+      role: 'assistant',
+      content: '',
+      refusal: 'No <b>way</b>.',
+    });
+    const page = await fetch(`${app.url}/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+      body: 'message=hi&model=gpt-4o',
+    });
+    expect(page.status).to.equal(200);
+    expect(await page.text()).to.include(
+      '<p class="pre" dir="auto">The model declined: No &lt;b&gt;way&lt;/b&gt;.</p>',
+    );
+  });
+
   it('a slow upstream becomes 504', async () => {
     slow = await startMockLlm({ port: 0, latencyMs: 10_000 });
     app = await startChatApp(`${slow.url}/v1`, 150);

@@ -16,6 +16,7 @@ import {
 import { type ChatService, createChatService } from '../../../src/llm/client.js';
 import { MOCK_FINGERPRINT, mockNotice } from '../../../src/llm/mock-fingerprint.js';
 import { type MockLlm, startMockLlm } from '../../../src/llm/mock-server.js';
+import { estimateTokens } from '../../../src/llm/tokens.js';
 import { echoKeyIn401, failWith, startStubUpstream } from '../../helpers/llm-upstream.js';
 import { captureLogger } from '../../helpers/log.js';
 
@@ -110,6 +111,46 @@ describe('llm chat client', () => {
       await stub.close();
     }
   });
+
+  // OpenAI's answer to a request its model declines: `content` null and the reason in
+  // `refusal`. The client was given an empty answer with nothing to say why.
+  it("passes on the model's refusal, the key masked, and counts its tokens", async () => {
+    const said = `I can't help with that (${KEY}).`;
+    const stub = await startStubUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const message = { role: 'assistant', content: null, refusal: said };
+      const choices = [{ index: 0, finish_reason: 'stop', message }];
+      res.end(JSON.stringify({ id: 'c', object: 'chat.completion', created: 0, choices }));
+    });
+    try {
+      const r = await service(stub.baseUrl, metrics).svc.complete(ask);
+      const { refusal, ...rest } = r.message;
+      expect(rest).to.deep.equal({ role: 'assistant', content: '' });
+      expect(refusal).to.match(/^I can't help with that \(.+\)\.$/);
+      expect(refusal).not.to.include(KEY);
+      // No usage reported: the estimate counts the refusal, which the model generated.
+      expect(r.usage.completionTokens).to.equal(estimateTokens(said));
+    } finally {
+      await stub.close();
+    }
+  });
+
+  for (const refusal of [null, 42, ['no'], { text: 'no' }, '']) {
+    it(`says no refusal where the upstream's is ${JSON.stringify(refusal)}`, async () => {
+      const stub = await startStubUpstream((_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        const message = { role: 'assistant', content: 'ok', refusal };
+        const choices = [{ index: 0, finish_reason: 'stop', message }];
+        res.end(JSON.stringify({ id: 'c', object: 'chat.completion', created: 0, choices }));
+      });
+      try {
+        const r = await service(stub.baseUrl, metrics).svc.complete(ask);
+        expect(r.message).to.deep.equal({ role: 'assistant', content: 'ok' });
+      } finally {
+        await stub.close();
+      }
+    });
+  }
 
   // The GenAI conventions: without the upstream's count the instrumentation "MUST NOT report"
   // gen_ai.client.token.usage. A ~4-characters guess summed with real counts, unlabelled, made
