@@ -1758,14 +1758,21 @@ describe('operation tracker', () => {
     expect(ended[1]).to.include({ operation: 'late', provisional: true });
   });
 
-  it('reports at once, provisional, what no sample comes for beyond MAX_UNSETTLED', () => {
+  it('reports at once, provisional, what no sample comes for beyond MAX_UNSETTLED', async () => {
     const { clock, tracker, ended, sample } = setup();
     sample(0);
     for (let i = 0; i < MAX_UNSETTLED; i++) tracker.begin('x').end();
     expect(ended).to.have.length(0);
     clock.advance(1);
-    tracker.begin('overflow').end();
+    const overflow = tracker.begin('overflow');
+    const footprint = overflow.end();
     expect(ended.map((f) => [f.operation, f.provisional])).to.deep.equal([['overflow', true]]);
+    // Reported before end() returns, so end() stores its figure itself (the tracker's finish
+    // does so only for one it keeps): a second end() gives it again, and settled() resolves
+    // with it, as they do for an operation that waits for its sample.
+    expect(ended[0]).to.equal(footprint);
+    expect(overflow.end()).to.equal(footprint);
+    expect(await overflow.settled()).to.equal(footprint);
     sample(1);
     expect(ended).to.have.length(MAX_UNSETTLED + 1);
   });
