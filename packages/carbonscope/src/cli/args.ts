@@ -1,5 +1,6 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { nearestName } from '../nearest-name.js';
+import { maskableValue } from '../secret-length.js';
 import {
   ENERGY_SOURCES,
   expectedChoice,
@@ -9,7 +10,7 @@ import {
 } from '../settings.js';
 import { spanText } from '../span-text.js';
 import { messageOf } from '../thrown-text.js';
-import { maskUrlText, urlSecrets } from '../url-credentials.js';
+import { isSecretName, maskUrlText, urlSecrets } from '../url-credentials.js';
 
 /** A command-line mistake: the message and the usage go to stderr, the exit code is 2. */
 export class UsageError extends Error {
@@ -599,14 +600,50 @@ Options:
 `;
 
 /**
- * The credentials of any URL on a command line, `--otlp URL` and `--otlp=URL` alike. Those of
- * the command run count too: a password is no less one for being the command's.
+ * The credentials of any URL on a command line, `--otlp URL` and `--otlp=URL` alike, and the
+ * values whose option or header names say they are secret (namedSecrets). Those of the command
+ * run count too: a password is no less one for being the command's.
  */
 export function argvSecrets(args: readonly string[]): string[] {
-  return args.flatMap((arg) => [
-    ...urlSecrets(arg),
-    ...(arg.includes('=') ? urlSecrets(arg.slice(arg.indexOf('=') + 1)) : []),
-  ]);
+  return [
+    ...args.flatMap((arg) => [
+      ...urlSecrets(arg),
+      ...(arg.includes('=') ? urlSecrets(arg.slice(arg.indexOf('=') + 1)) : []),
+    ]),
+    ...namedSecrets(args),
+  ];
+}
+
+const OPTION = /^--?([a-z][\w.-]*)(?:=(.*))?$/is;
+const HEADER = /^([\w-]+):\s*(.*?)\s*$/s;
+
+/**
+ * `--token=VALUE`, `--password VALUE`, `-H 'Authorization: Bearer VALUE'`: a value that only
+ * its name marks as secret, so from MIN_MASKED_VALUE_LENGTH on, as an OTLP header's. The word
+ * after a secret-named option is taken unless it is an option: whether that option takes a
+ * value is the command's to know, and a file name masked in a summary costs less than a
+ * password printed. A header's value is taken whole and by its last word (a scheme's token).
+ */
+function namedSecrets(args: readonly string[]): string[] {
+  const found: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const option = OPTION.exec(args[i]);
+    if (option) {
+      if (!isSecretName(option[1])) continue;
+      const next = args[i + 1];
+      const value = option[2] ?? (next?.startsWith('-') ? undefined : next);
+      if (maskableValue(value)) found.push(value);
+      continue;
+    }
+    const header = HEADER.exec(args[i]);
+    if (!header || !isSecretName(header[1])) continue;
+    const value = header[2];
+    const token = value.slice(value.lastIndexOf(' ') + 1);
+    for (const part of value === token ? [value] : [value, token]) {
+      if (maskableValue(part)) found.push(part);
+    }
+  }
+  return found;
 }
 
 /** The options `carbonscope` takes before any command. */

@@ -1619,6 +1619,21 @@ Module._load = function (request, ...rest) {
     }
   });
 
+  // `curl -H 'Authorization: Bearer …'` and `--token=…` went out as written in the summary and
+  // --json's argv: only a URL's credentials were masked.
+  it("masks the command's own secret-named options and headers in the summary and --json", async () => {
+    const args = ['--token=TOKSECRET-1', '-H', 'Authorization: Bearer HDRSECRET-2'];
+    const r = await cli(['run', '--json', '--', 'true', ...args]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stderr).to.contain("--token=[redacted] -H 'Authorization: [redacted]'");
+    expect((JSON.parse(r.stdout) as Report).argv?.slice(-3)).to.deep.equal([
+      '--token=[redacted]',
+      '-H',
+      'Authorization: [redacted]',
+    ]);
+    expect(`${r.stdout}${r.stderr}`).to.not.match(/SECRET/);
+  });
+
   it('says so when the collector refuses the last push; run keeps the exit, monitor exits 1', async () => {
     const refusing = createHttpServer((req, res) => {
       req.resume();

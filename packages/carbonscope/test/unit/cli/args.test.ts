@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import {
+  argvSecrets,
   IMPACTS_HELP,
   MAIN_HELP,
   MONITOR_HELP,
@@ -605,5 +606,47 @@ describe('command-line arguments', () => {
     expect(otlpMetricsUrl('http://collector:4318/custom/path')).to.equal(
       'http://collector:4318/custom/path',
     );
+  });
+
+  // The command's own credentials, printed in the summary and --json's argv: only a URL's were
+  // masked, so `curl -H 'Authorization: Bearer …'` or `--token=…` went out as written.
+  describe('argvSecrets', () => {
+    it('takes the values of options and headers whose names say they are secret', () => {
+      const args = [
+        'curl',
+        '--api-key=K-0123456789',
+        '--password',
+        'hunter2hunter2',
+        '-H',
+        'Authorization: Bearer tok-0123456789',
+        '-H',
+        'x-api-key:  abcdefghijkl ',
+        'https://user:pw-0123456@example.com/?token=q-0123456789',
+      ];
+      expect(argvSecrets(args)).to.include.members([
+        'K-0123456789',
+        'hunter2hunter2',
+        'Bearer tok-0123456789',
+        'tok-0123456789',
+        'abcdefghijkl',
+        'pw-0123456',
+        'q-0123456789',
+      ]);
+    });
+
+    it('leaves short values, other options and what follows a flag given its value', () => {
+      const args = [
+        '--token=abc',
+        '--passes',
+        '3',
+        '--key=value-of-it',
+        '--output',
+        'x-0123456789',
+      ];
+      expect(argvSecrets(args)).to.deep.equal(['value-of-it']);
+      expect(argvSecrets(['--secret', '--verbose', 'file-0123456789'])).to.deep.equal([]);
+      expect(argvSecrets(['Content-Type: application/json'])).to.deep.equal([]);
+      expect(argvSecrets(['--token'])).to.deep.equal([]);
+    });
   });
 });
