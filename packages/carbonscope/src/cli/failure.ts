@@ -2,6 +2,7 @@ import { redactionList, redactSecrets } from '../log.js';
 import { MissingSdkError } from '../otel/sdk/index.js';
 import { printable } from '../printable.js';
 import { type Env, envSecretsOf, SettingsError } from '../settings.js';
+import { firstLineOf } from '../thrown-text.js';
 import { argvSecrets, asksVerboseOption, COMMAND_HELPS, MAIN_HELP, UsageError } from './args.js';
 import { CsvOutputError } from './csv.js';
 
@@ -16,9 +17,29 @@ export const USAGE_EXIT = 2;
  * as for every other error; the stack only when asked for, since it means nothing to most users.
  */
 export function unexpectedErrorText(err: unknown, verbose: boolean): string {
-  if (verbose && err instanceof Error && err.stack) return `carbonscope: error: ${err.stack}\n`;
-  const [first] = String(err).split('\n', 1);
-  return `carbonscope: error: ${first}\n`;
+  const stack = verbose ? stackOf(err) : undefined;
+  return `carbonscope: error: ${stack || firstLine(err)}\n`;
+}
+
+/** The stack of an Error, where it can be read (a getter, or a Proxy's trap, may throw). */
+function stackOf(err: unknown): string | undefined {
+  try {
+    return err instanceof Error && typeof err.stack === 'string' ? err.stack : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * String()'s first line, which names an Error's kind beside its message; messageOf's where
+ * String() throws (no prototype, a message of that kind, a throwing getter or trap).
+ */
+function firstLine(err: unknown): string {
+  try {
+    return String(err).split('\n', 1)[0];
+  } catch {
+    return firstLineOf(err);
+  }
 }
 
 /** Whether `carbonscope <command> <rest>` asks for --verbose; never reads the command run's. */
@@ -41,13 +62,26 @@ export function failureOf(
   rest: string[],
   env: Env,
 ): { text: string; code: number } {
-  const { text, code } = unmaskedFailureOf(err, command, rest);
+  const { text, code } = knownFailureOf(err, command, rest);
   // Without the settings' secrets, which may be what failed to load: the environment's are
   // read as written (the Electricity Maps key, the OTLP exporter variables'). The command's
   // place may hold an option meant for it (`--otlp=URL run`), which its usage error quotes.
   const argv = command === undefined ? rest : [command, ...rest];
   const secrets = redactionList([...envSecretsOf(env), ...argvSecrets(argv)]);
   return { text: redactSecrets(text, secrets), code };
+}
+
+/** unmaskedFailureOf, where asking what `err` is throws (a Proxy's traps): unexpected. */
+function knownFailureOf(
+  err: unknown,
+  command: string | undefined,
+  rest: string[],
+): { text: string; code: number } {
+  try {
+    return unmaskedFailureOf(err, command, rest);
+  } catch {
+    return { text: unexpectedErrorText(err, asksVerbose(command, rest)), code: 1 };
+  }
 }
 
 function unmaskedFailureOf(
@@ -90,6 +124,7 @@ function apiMissing(err: unknown): boolean {
   const { code, message } = err as { code?: unknown; message?: unknown };
   return (
     (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') &&
-    String(message).includes(`'${API}'`)
+    typeof message === 'string' &&
+    message.includes(`'${API}'`)
   );
 }

@@ -1,7 +1,6 @@
-import { runInThisContext } from 'node:vm';
 import { expect } from 'chai';
 import { tellUnmetered } from '../../src/register-unmetered.js';
-import { TEXTLESS_THROWS } from '../helpers/textless-throws.js';
+import { TEXTLESS_THROWS, textlessValue } from '../helpers/textless-throws.js';
 
 /** What `body` wrote to stderr; it writes nothing there while it runs. */
 function stderrOf(body: () => void): string {
@@ -22,7 +21,7 @@ function stderrOf(body: () => void): string {
 describe("register's line where its rest could not load", () => {
   for (const { name, source, said } of TEXTLESS_THROWS) {
     it(`names ${name} as it can, and does not throw`, () => {
-      const thrown: unknown = runInThisContext(source);
+      const thrown: unknown = textlessValue(source);
       const line = stderrOf(() => tellUnmetered(thrown, 'import'));
       expect(line).to.equal(
         `carbonscope: error: carbonscope/register: ${said}; the application runs unmetered\n`,

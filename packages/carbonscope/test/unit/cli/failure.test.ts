@@ -8,6 +8,7 @@ import {
 } from '../../../src/cli/args.js';
 import { asksVerbose, failureOf, unexpectedErrorText } from '../../../src/cli/failure.js';
 import { SettingsError } from '../../../src/settings.js';
+import { TEXTLESS_THROWS, textlessValue } from '../../helpers/textless-throws.js';
 
 describe('unexpected errors on the command line', () => {
   it('are one line without --verbose, the stack with it', () => {
@@ -135,5 +136,46 @@ describe('@opentelemetry/api not installed', () => {
     expect(text).to.match(
       /^carbonscope: error: Error: Cannot find package '@opentelemetry\/api-logs'/,
     );
+  });
+});
+
+// main's last word on an error a command threw: String() of a value with no prototype, an Error
+// whose message has none, or a Proxy's throwing traps threw in its turn, and main rejected with
+// Node's own report (a stack, exit 1) where carbonscope's one line was due.
+describe('an unexpected error whose text cannot be read', () => {
+  // String() reads an Error's name beside its message, where it can: `Error: 42`.
+  const shown = (said: string) => (said === '42' ? 'Error: 42' : said);
+
+  for (const { name, source, said } of TEXTLESS_THROWS) {
+    it(`${name}: one line that names it as it can, exit 1`, () => {
+      expect(failureOf(textlessValue(source), 'run', ['--', 'true'], {})).to.deep.equal({
+        text: `carbonscope: error: ${shown(said)}\n`,
+        code: 1,
+      });
+    });
+  }
+
+  it('--verbose, a value that throws when asked whether it is an Error: one line', () => {
+    const proxy = TEXTLESS_THROWS.find((t) => t.name.startsWith('a Proxy'))?.source ?? '';
+    expect(failureOf(textlessValue(proxy), 'run', ['-v', '--', 'true'], {}).text).to.equal(
+      'carbonscope: error: a value with no text\n',
+    );
+  });
+
+  it('--verbose, an Error whose stack getter throws: its first line instead', () => {
+    const err = Object.defineProperty(new TypeError('bad state\nmore'), 'stack', {
+      get() {
+        throw new Error('no stack');
+      },
+    });
+    expect(unexpectedErrorText(err, true)).to.equal('carbonscope: error: TypeError: bad state\n');
+  });
+
+  it('a missing module whose message cannot be read: an unexpected error', () => {
+    const err = { code: 'ERR_MODULE_NOT_FOUND', message: Object.create(null) };
+    expect(failureOf(err, 'run', [], {})).to.deep.equal({
+      text: 'carbonscope: error: [object Object]\n',
+      code: 1,
+    });
   });
 });
