@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Env, quotedSetting, SettingsError } from '../../settings.js';
 import { inSingleExecutable } from '../../single-executable.js';
+import { messageOf } from '../../thrown-text.js';
 import { type AgentFactory, exportsWithin, OwnRequests } from './export-deadline.js';
 import { MAX_TIMEOUT_MS, otlpExporterTimeout } from './export-times.js';
 import { exporterAgentOptions } from './last-push-agent.js';
@@ -371,9 +372,22 @@ export function failureOf(
   tls?: TlsVariables,
 ): string | undefined {
   if (result.code === EXPORT_SUCCESS) return undefined;
-  const err = result.error;
+  const err: unknown = result.error;
   if (!err) return 'the exporter gave no reason';
-  const message = err.message || err.name;
+  // An application's exporter may end with any value (reportingPushFailures is public): one whose
+  // parts cannot be read (a getter, a Proxy's trap, `in` on a string) is named as messageOf can.
+  try {
+    return errorFailure(err as Error, secrets, tls);
+  } catch {
+    return messageOf(err);
+  }
+}
+
+/** failureOf's text for an error; it may throw where the error's parts cannot be read. */
+function errorFailure(err: Error, secrets: readonly string[], tls?: TlsVariables): string {
+  const told: unknown = err.message;
+  // Never empty, nor undefined: a failure with no text would be told as a success.
+  const message = (typeof told === 'string' ? told : messageOf(err)) || messageOf(err.name);
   if (!('code' in err) || typeof err.code !== 'number') return tlsFailureText(err, tls) ?? message;
   const status = `${message} (HTTP ${err.code})`;
   const reason = reasonOf(err);

@@ -6,6 +6,7 @@ import {
   reportingPushFailures,
 } from '../../../../src/otel/binding/push-failures.js';
 import type { ExportResult, PushMetricExporter } from '../../../../src/otel/sdk/optional-sdk.js';
+import { TEXTLESS_THROWS, textlessValue } from '../../../helpers/textless-throws.js';
 
 /** An exporter whose exports end as `results` says, one by one. */
 function scriptedExporter(results: ExportResult[]): PushMetricExporter {
@@ -330,4 +331,38 @@ describe("otel: a refused push's line says the collector's reason", () => {
       `warn: could not push metrics to http://localhost:4318/v1/metrics: Unauthorized (HTTP 401): "${'p'.repeat(195)}[redacted]"; the next export tries again`,
     ]);
   });
+});
+
+// An application's exporter (reportingPushFailures is public) may end an export with any value as
+// its error: reading its message, or asking `'code' in` a string, threw in the export's callback,
+// which the SDK's reader does not catch, and the push's report was lost with the reader's flush.
+describe('otel: a push that fails with a value whose text cannot be read', () => {
+  const odd: ReadonlyArray<{ name: string; value: () => unknown; said: string }> = [
+    ...TEXTLESS_THROWS.map(({ name, source, said }) => ({
+      name,
+      value: () => textlessValue(source),
+      said,
+    })),
+    { name: 'a string', value: () => 'refused by the gateway', said: 'refused by the gateway' },
+  ];
+  for (const { name, value, said } of odd) {
+    it(`${name}: told in the warning as messageOf names it`, () => {
+      const lines: string[] = [];
+      const results = [{ code: 1, error: value() } as ExportResult];
+      const exporter = reportingFailures(
+        scriptedExporter(results),
+        'http://collector:4318/v1/metrics',
+        recordingLogger(lines),
+        () => 0,
+      );
+      let done: ExportResult | undefined;
+      exporter.export(EMPTY_EXPORT, (result) => {
+        done = result;
+      });
+      expect(done?.code).to.equal(1);
+      expect(lines).to.deep.equal([
+        `warn: could not push metrics to http://collector:4318/v1/metrics: ${said}; the next export tries again`,
+      ]);
+    });
+  }
 });
