@@ -1,12 +1,17 @@
 import { runInThisContext } from 'node:vm';
 
+/** A thrown value as source, and what thrown-text.ts's messageOf says of it. */
+export interface ThrownSource {
+  name: string;
+  source: string;
+  said: string;
+}
+
 /**
  * Thrown values whose text cannot be read as a message's usually is: String() throws on each but
- * the number and the Symbol (which a template literal or `+ ''` still cannot convert). As source,
- * so that a child process can throw them too; textlessValue makes one here. `said`: what
- * thrown-text.ts's messageOf says of it.
+ * the number. As source, so that a child process can throw them too; textlessValue makes one here.
  */
-export const TEXTLESS_THROWS: readonly { name: string; source: string; said: string }[] = [
+export const TEXTLESS_THROWS: readonly ThrownSource[] = [
   {
     name: 'an object of no prototype',
     source: 'Object.create(null)',
@@ -27,6 +32,17 @@ export const TEXTLESS_THROWS: readonly { name: string; source: string; said: str
     source: `Object.defineProperty(new Error(), 'message', { get() { throw new Error('no'); } })`,
     said: 'a value with no text',
   },
+];
+
+/**
+ * TEXTLESS_THROWS and two more, for a test that throws them in this process: a Symbol, which a
+ * template literal or `+ ''` cannot convert, and a Proxy whose every trap throws (instanceof
+ * too). Not for a module a child loads: Node 20 prints its own source arrow on stderr where
+ * require(esm) evaluates one that throws a Symbol, and decorating the Proxy's stack as it passes
+ * through Node's module loader throws the trap's error in its place.
+ */
+export const ODD_THROWS: readonly ThrownSource[] = [
+  ...TEXTLESS_THROWS,
   {
     name: 'a Symbol',
     source: `Symbol('thrown')`,
@@ -40,7 +56,7 @@ export const TEXTLESS_THROWS: readonly { name: string; source: string; said: str
   },
 ];
 
-/** A value of TEXTLESS_THROWS made in this process, for a test that throws it (or hands it on). */
+/** A value of ODD_THROWS made in this process, for a test that throws it (or hands it on). */
 export function textlessValue(source: string): unknown {
   return runInThisContext(source);
 }

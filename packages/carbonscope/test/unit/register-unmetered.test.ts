@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { tellUnmetered } from '../../src/register-unmetered.js';
-import { TEXTLESS_THROWS, textlessValue } from '../helpers/textless-throws.js';
+import { ODD_THROWS, textlessValue } from '../helpers/textless-throws.js';
 
 /** What `body` wrote to stderr; it writes nothing there while it runs. */
 function stderrOf(body: () => void): string {
@@ -19,7 +19,7 @@ function stderrOf(body: () => void): string {
 // cannot be read made the line throw in its turn, and the application stopped (see
 // register-thrown-values.test for the entries themselves).
 describe("register's line where its rest could not load", () => {
-  for (const { name, source, said } of TEXTLESS_THROWS) {
+  for (const { name, source, said } of ODD_THROWS) {
     it(`names ${name} as it can, and does not throw`, () => {
       const thrown: unknown = textlessValue(source);
       const line = stderrOf(() => tellUnmetered(thrown, 'import'));

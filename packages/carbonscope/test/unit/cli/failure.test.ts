@@ -8,7 +8,7 @@ import {
 } from '../../../src/cli/args.js';
 import { asksVerbose, failureOf, unexpectedErrorText } from '../../../src/cli/failure.js';
 import { SettingsError } from '../../../src/settings.js';
-import { TEXTLESS_THROWS, textlessValue } from '../../helpers/textless-throws.js';
+import { ODD_THROWS, textlessValue } from '../../helpers/textless-throws.js';
 
 describe('unexpected errors on the command line', () => {
   it('are one line without --verbose, the stack with it', () => {
@@ -146,7 +146,7 @@ describe('an unexpected error whose text cannot be read', () => {
   // String() reads an Error's name beside its message, where it can: `Error: 42`.
   const shown = (said: string) => (said === '42' ? 'Error: 42' : said);
 
-  for (const { name, source, said } of TEXTLESS_THROWS) {
+  for (const { name, source, said } of ODD_THROWS) {
     it(`${name}: one line that names it as it can, exit 1`, () => {
       expect(failureOf(textlessValue(source), 'run', ['--', 'true'], {})).to.deep.equal({
         text: `carbonscope: error: ${shown(said)}\n`,
@@ -156,7 +156,7 @@ describe('an unexpected error whose text cannot be read', () => {
   }
 
   it('--verbose, a value that throws when asked whether it is an Error: one line', () => {
-    const proxy = TEXTLESS_THROWS.find((t) => t.name.startsWith('a Proxy'))?.source ?? '';
+    const proxy = ODD_THROWS.find((t) => t.name.startsWith('a Proxy'))?.source ?? '';
     expect(failureOf(textlessValue(proxy), 'run', ['-v', '--', 'true'], {}).text).to.equal(
       'carbonscope: error: a value with no text\n',
     );

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { Carbonscope } from '../../../src/runtime/carbonscope.js';
+import { ODD_THROWS, textlessValue } from '../../helpers/textless-throws.js';
 import { waitFor } from '../../helpers/wait.js';
 import { memoryLogger } from '../energy/scripted.js';
 
@@ -7,19 +8,6 @@ import { memoryLogger } from '../energy/scripted.js';
 // throws for a value with no prototype or an Error whose message getter throws: sampleNow()
 // threw where a plain Error is only warned about, and a timer's sample ended the process.
 const ENV = { ENERGY_SAMPLE_INTERVAL_MS: '50', ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' };
-
-const THROWN: ReadonlyArray<[string, () => unknown]> = [
-  ['a value with no prototype', () => Object.create(null)],
-  [
-    'an Error whose message getter throws',
-    () =>
-      Object.defineProperty(new Error(), 'message', {
-        get() {
-          throw new Error('no message');
-        },
-      }),
-  ],
-];
 
 async function started(env: Record<string, string> = ENV) {
   const { logger, lines } = memoryLogger();
@@ -38,8 +26,9 @@ const LISTENERS: ReadonlyArray<[string, Subscribe]> = [
   ['onSample', (cs, listener) => cs.onSample(listener)],
 ];
 
-describe('a listener that throws a value String() cannot convert', () => {
-  for (const [what, value] of THROWN) {
+describe("a listener that throws a value whose text cannot be read as an Error's", () => {
+  for (const { name: what, source, said } of ODD_THROWS) {
+    const value = () => textlessValue(source);
     for (const [method, subscribe] of LISTENERS) {
       it(`${method}'s listener throwing ${what}: warned about, nothing thrown`, async () => {
         const { cs, warnings } = await started({ ...ENV, ENERGY_SAMPLE_INTERVAL_MS: '60000' });
@@ -49,7 +38,7 @@ describe('a listener that throws a value String() cannot convert', () => {
           });
           cs.track('op', () => undefined);
           expect(() => cs.meter.sampleNow()).not.to.throw();
-          expect(warnings().filter((w) => w.includes('a value with no text'))).to.have.length(1);
+          expect(warnings().filter((w) => w.includes(said))).to.have.length(1);
         } finally {
           await cs.stop();
         }
@@ -68,7 +57,7 @@ describe('a listener that throws a value String() cannot convert', () => {
         cs.meter.sampleNow();
         await new Promise((resolve) => setTimeout(resolve, 20));
         expect(unhandled).to.have.length(0);
-        expect(warnings().filter((w) => w.includes('a value with no text'))).to.have.length(1);
+        expect(warnings().filter((w) => w.includes(said))).to.have.length(1);
       } finally {
         process.off('unhandledRejection', heard);
         await cs.stop();
@@ -89,7 +78,7 @@ describe('a listener that throws a value String() cannot convert', () => {
         // Several samples, each with an operation ended before it: waited for, since a fixed
         // 250 ms counted on 3 intervals of 50 ms, which a busy machine's stalled loop may not give.
         await waitFor('3 timer samples', () => samples >= 3);
-        expect(warnings().filter((w) => w.includes('a value with no text'))).to.have.length(1);
+        expect(warnings().filter((w) => w.includes(said))).to.have.length(1);
       } finally {
         await cs.stop();
       }

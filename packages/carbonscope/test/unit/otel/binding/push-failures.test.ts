@@ -6,7 +6,7 @@ import {
   reportingPushFailures,
 } from '../../../../src/otel/binding/push-failures.js';
 import type { ExportResult, PushMetricExporter } from '../../../../src/otel/sdk/optional-sdk.js';
-import { TEXTLESS_THROWS, textlessValue } from '../../../helpers/textless-throws.js';
+import { ODD_THROWS, textlessValue } from '../../../helpers/textless-throws.js';
 
 /** An exporter whose exports end as `results` says, one by one. */
 function scriptedExporter(results: ExportResult[]): PushMetricExporter {
@@ -338,7 +338,7 @@ describe("otel: a refused push's line says the collector's reason", () => {
 // which the SDK's reader does not catch, and the push's report was lost with the reader's flush.
 describe('otel: a push that fails with a value whose text cannot be read', () => {
   const odd: ReadonlyArray<{ name: string; value: () => unknown; said: string }> = [
-    ...TEXTLESS_THROWS.map(({ name, source, said }) => ({
+    ...ODD_THROWS.map(({ name, source, said }) => ({
       name,
       value: () => textlessValue(source),
       said,
