@@ -74,7 +74,19 @@ async function get(
   return res;
 }
 
+/**
+ * What a failed request or read is told as. The fetch may be the application's (it replaced the
+ * global one): a value whose parts cannot be read (null, a Proxy's trap) is named as it can be.
+ */
 function failureOf(err: unknown, o: BoundedFetchOptions): FetchFailure {
+  try {
+    return errorFailure(err, o);
+  } catch {
+    return new FetchFailure('unreachable', messageOf(err));
+  }
+}
+
+function errorFailure(err: unknown, o: BoundedFetchOptions): FetchFailure {
   if (err instanceof FetchFailure) return err;
   if (err instanceof ExpositionError) return new FetchFailure('malformed', err.message);
   if (err instanceof BodyTooLargeError) return new FetchFailure('too-large', err.message);

@@ -20,6 +20,7 @@ import {
   singleContainerNode,
 } from '../../../helpers/exporters.js';
 import { answeringServer } from '../../../helpers/held-loop.js';
+import { ODD_THROWS, textlessValue } from '../../../helpers/textless-throws.js';
 
 /** What `work` settled with, or 'hung' when it had not settled after `ms`. */
 async function within<T>(work: Promise<T>, ms: number): Promise<T | FetchFailure | 'hung'> {
@@ -244,4 +245,36 @@ describe('urlForLog', () => {
     );
     expect(urlForLog('http://kepler:9102/metrics')).to.equal('http://kepler:9102/metrics');
   });
+});
+
+// The global fetch is the application's to replace (a mock, an instrumentation): one that rejects
+// with null or a Proxy made the failure's own reading throw ('name' of null, instanceof through
+// the trap), so the reason told was that TypeError's, or the trap's, not the value's.
+describe('energy/sources/bounded-fetch: a fetch that rejects with no Error', () => {
+  const odd = [
+    ...ODD_THROWS.map(({ name, source, said }) => ({
+      name,
+      value: () => textlessValue(source),
+      said,
+    })),
+    { name: 'null', value: () => null, said: 'null' },
+    { name: 'undefined', value: () => undefined, said: 'undefined' },
+  ];
+  for (const { name, value, said } of odd) {
+    it(`${name}: unreachable, the value named as messageOf names it`, async () => {
+      const rejecting = (() => Promise.reject(value())) as typeof fetch;
+      const o = { timeoutMs: 100, maxBytes: 1 << 20, fetch: rejecting };
+      for (const read of [
+        () => fetchExposition('http://x/metrics', () => true, o),
+        () => fetchJson('http://x/api/v1/query', o),
+      ]) {
+        const failure = await read().then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+        expect(failure).to.be.instanceOf(FetchFailure);
+        expect(failure).to.include({ kind: 'unreachable', message: said });
+      }
+    });
+  }
 });
