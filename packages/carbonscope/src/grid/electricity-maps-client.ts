@@ -223,10 +223,11 @@ export function createElectricityMapsClient(
         retryAfterMs = asked === undefined ? undefined : Math.min(asked, MAX_RATE_LIMIT_HOLD_MS);
         text = await readBody(res, zone, signal);
       } catch (err) {
-        if (err instanceof UpstreamError) throw err;
+        const kind = failureKind(err);
+        if (kind === 'own') throw err;
         // A timed-out upstream is not retried: a retry would only double the caller's wait,
         // and the fallback chain has an answer now.
-        if (isTimeout(err)) throw new UpstreamError('timeout', zone);
+        if (kind === 'timeout') throw new UpstreamError('timeout', zone);
         if (canRetry && (await retryAfterBackoff(attempt))) continue;
         throw new UpstreamError(
           'network',
@@ -440,16 +441,29 @@ function malformed(zone: string, error: z.ZodError): UpstreamError {
   return new UpstreamError('malformed', zone, 200, `${where}: ${issue?.message ?? 'invalid'}`);
 }
 
-function isTimeout(err: unknown): boolean {
-  return err instanceof Error && err.name === 'TimeoutError';
+/**
+ * What an attempt threw: the client's own error, a timeout, or another. The fetch may be the
+ * application's: a value that throws when asked what it is (a Proxy's trap) is another.
+ */
+function failureKind(err: unknown): 'own' | 'timeout' | 'other' {
+  try {
+    if (err instanceof UpstreamError) return 'own';
+    return err instanceof Error && err.name === 'TimeoutError' ? 'timeout' : 'other';
+  } catch {
+    return 'other';
+  }
 }
 
-/** The error's code, or its whole message: it may hold secrets, so redact it before cutting. */
+/**
+ * The error's code, or its whole message: it may hold secrets, so redact it before cutting.
+ * messageOf's where its parts cannot be read (a message getter that throws, a Proxy's trap).
+ */
 function causeOf(err: unknown): string {
-  const cause = err instanceof Error ? (err.cause ?? err) : err;
-  if (cause instanceof Error) {
-    const code = (cause as Error & { code?: unknown }).code;
-    return typeof code === 'string' ? code : cause.message;
+  try {
+    const cause = err instanceof Error ? (err.cause ?? err) : err;
+    const code = cause instanceof Error ? (cause as Error & { code?: unknown }).code : undefined;
+    return typeof code === 'string' ? code : messageOf(cause);
+  } catch {
+    return messageOf(err);
   }
-  return messageOf(cause);
 }

@@ -17,6 +17,7 @@ import {
 } from '../../fixtures/grid/stub-electricity-maps.js';
 import { deadlineTimersLeft } from '../../helpers/deadline-timers.js';
 import { answeringServer } from '../../helpers/held-loop.js';
+import { ODD_THROWS, textlessValue } from '../../helpers/textless-throws.js';
 
 const KEY = 'em-client-key-7f3a9c';
 
@@ -843,4 +844,33 @@ describe('grid: Electricity Maps client', () => {
       else process.env.TZ = tz;
     }
   });
+});
+
+// The fetch may be the application's (options.fetch, or the global one it replaced): one that
+// rejected with an Error whose message cannot be read made the network error's own text throw,
+// and a Proxy's trap threw from the check for the client's own errors: the caller got a
+// TypeError or the trap's error where an UpstreamError was due.
+describe('grid: Electricity Maps client, a fetch that rejects with no readable Error', () => {
+  const odd = [
+    ...ODD_THROWS.map(({ name, source, said }) => ({
+      name,
+      value: () => textlessValue(source),
+      said,
+    })),
+    { name: 'null', value: () => null, said: 'null' },
+  ];
+  for (const { name, value, said } of odd) {
+    it(`${name}: a network error whose detail names it as messageOf does`, async () => {
+      const client = createElectricityMapsClient({
+        baseUrl: 'http://em.invalid/v3',
+        apiKey: KEY,
+        timeoutMs: 2000,
+        retry: { retries: 0, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1 },
+        fetch: () => Promise.reject(value()),
+      });
+      const err = await failure(client.latest('DE'));
+      expect(err.kind).to.equal('network');
+      expect(err.detail).to.equal(said);
+    });
+  }
 });
