@@ -17,6 +17,7 @@ import { TrackedOperation } from '../../../src/energy/tracked-operation.js';
 import { EnergyTracker, MAX_UNSETTLED, type TrackerOptions } from '../../../src/energy/tracker.js';
 import { captureSpan, SPAN_ATTRIBUTES } from '../../../src/otel/spans.js';
 import { collectGarbage } from '../../helpers/collected.js';
+import { ODD_THROWS, textlessValue } from '../../helpers/textless-throws.js';
 import { withInMemoryTracing } from '../otel/in-memory-tracing.js';
 import { ScriptedClock, sampleAt } from './scripted.js';
 
@@ -2109,6 +2110,27 @@ describe('operation tracker', () => {
     expect(warnings.map((w) => (w as Error).cause)).to.deep.equal([bug]);
     expect((warnings[0] as Error).message).to.match(/listener.*stop\(\).*onListenerError/);
   });
+
+  // An application's listener may throw anything: the warning names it as messageOf can.
+  for (const { name, source, said } of ODD_THROWS) {
+    it(`without onListenerError, a listener throwing ${name} after stop(): the warning names it`, () => {
+      const thrown = textlessValue(source);
+      const warnings = warningsOf(() => {
+        const { clock, tracker, sample } = setup();
+        sample(0);
+        tracker.onEnd(() => {
+          throw thrown;
+        });
+        clock.advance(10);
+        tracker.stop();
+        expect(() => tracker.begin('late').end()).to.not.throw();
+      });
+      expect(warnings.map((w) => (w as Error).message)).to.deep.equal([
+        `an operation listener threw after the tracker's stop(), with no sample left to throw it (the first such; give onListenerError for each): ${said}`,
+      ]);
+      expect((warnings[0] as Error).cause).to.equal(thrown);
+    });
+  }
 
   it('with onListenerError, a listener error outside a sample goes there at once', async () => {
     const errors: string[] = [];
