@@ -19,6 +19,7 @@ import { SettingsError } from '../../../src/settings.js';
 import { findSample } from '../../helpers/metrics.js';
 import { histogramPoint, metricsOf, otlpReceiver, sumOf } from '../../helpers/otlp-receiver.js';
 import { fromPackageCopy } from '../../helpers/package-copy.js';
+import { ODD_THROWS, textlessValue } from '../../helpers/textless-throws.js';
 import { waitFor } from '../../helpers/wait.js';
 import {
   constantSource,
@@ -594,6 +595,32 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
         await receiver.close();
       }
     });
+
+    // The application's provider may throw anything: the warning names it as messageOf can.
+    for (const { name, source, said } of ODD_THROWS) {
+      it(`a provider whose getMeter throws ${name}: the warning names it`, async () => {
+        const { receiver, cs, env } = await withCollector({
+          OTEL_METRIC_EXPORT_INTERVAL: '600000',
+        });
+        const log = memoryLogger();
+        const attached = await attachWith(cs, env, log.logger);
+        const broken = new MeterProvider();
+        broken.getMeter = () => {
+          throw textlessValue(source);
+        };
+        try {
+          expect(metrics.setGlobalMeterProvider(broken)).to.equal(true);
+          await attached.shutdown();
+          const warned = log.lines.filter((l) => Number(l.level) >= 40).map((l) => String(l.msg));
+          expect(warned).to.deep.equal([
+            `carbonscope's metrics stay with its own SDK: the application's meter provider failed: ${said}`,
+          ]);
+        } finally {
+          await cs.stop();
+          await receiver.close();
+        }
+      });
+    }
 
     it('hands over under delta temporality with every figure exported once: what it pushed is not pushed again', async () => {
       const { receiver, cs, env } = await withCollector({
