@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import type { PowerSource } from '../../../src/energy/sources/source.js';
+import type { GridIntensity } from '../../../src/grid/types.js';
 import { Carbonscope } from '../../../src/runtime/carbonscope.js';
 import { ODD_THROWS, textlessValue } from '../../helpers/textless-throws.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -82,6 +84,56 @@ describe("a listener that throws a value whose text cannot be read as an Error's
       } finally {
         await cs.stop();
       }
+    });
+  }
+});
+
+// Sources and a grid given in code are the application's: what their reads throw is warned about
+// by the meter, the value named as messageOf can.
+describe('a source or grid given in code that throws a value with no readable text', () => {
+  const warningsOf = async (options: { sources?: unknown; grid?: unknown }) => {
+    const { logger, lines } = memoryLogger();
+    const env = { ...ENV, ENERGY_SAMPLE_INTERVAL_MS: '60000' };
+    const cs = await Carbonscope.create({ env, logger, ...(options as object) });
+    try {
+      await cs.start();
+      cs.meter.sampleNow();
+      cs.meter.sampleNow();
+    } finally {
+      await cs.stop();
+    }
+    return lines.filter((l) => l.level === 40).map((l) => String(l.msg));
+  };
+
+  for (const { name, source, said } of ODD_THROWS) {
+    it(`a host source whose sample() throws ${name}: one warning naming it`, async () => {
+      const host: PowerSource = {
+        name: 'estimate',
+        estimated: true,
+        kind: 'host',
+        probe: async () => ({ ok: true, detail: 'in code' }),
+        sample: () => {
+          throw textlessValue(source);
+        },
+        close: async () => undefined,
+      };
+      const warnings = await warningsOf({ sources: { host, gpus: [] } });
+      expect(warnings.filter((w) => w.startsWith('energy meter: '))).to.deep.equal([
+        `energy meter: estimate failed (${said}); sampling goes on without it`,
+      ]);
+    });
+
+    it(`a grid whose current() rejects with ${name}: one warning naming it`, async () => {
+      const grid: GridIntensity = {
+        defaultZone: 'DE',
+        current: () => Promise.reject(textlessValue(source)),
+        peek: () => undefined,
+        history: () => Promise.reject(new Error('no history')),
+      };
+      const warnings = await warningsOf({ grid });
+      expect(warnings.filter((w) => w.startsWith('energy meter: '))).to.deep.equal([
+        `energy meter: grid intensity failed (${said}); sampling goes on without it`,
+      ]);
     });
   }
 });
