@@ -14,6 +14,7 @@ import { startingTracker } from '../../../src/otel/index.js';
 import { libraryRoot } from '../../../src/paths.js';
 import type { Carbonscope } from '../../../src/runtime/index.js';
 import { childEnv } from '../../helpers/child-env.js';
+import { ODD_THROWS, textlessValue } from '../../helpers/textless-throws.js';
 import { intensityReading, memoryLogger, StubGrid, testConfig } from '../energy/scripted.js';
 
 const ENV = { ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' } as const;
@@ -22,10 +23,10 @@ function warnings(lines: Array<Record<string, unknown>>): string[] {
   return lines.filter((l) => l.level === 40).map((l) => String(l.msg));
 }
 
-/** A default start whose energy source throws `message` as it is built. */
-function brokenStart(message: string, logger: ReturnType<typeof memoryLogger>['logger']) {
+/** A default start whose energy source throws `thrown` (an Error of `thrown`'s) as it is built. */
+function brokenStart(thrown: unknown, logger: ReturnType<typeof memoryLogger>['logger']) {
   const broken = () => {
-    throw new Error(message);
+    throw typeof thrown === 'string' ? new Error(thrown) : thrown;
   };
   return start({ env: ENV, logger, select: { make: { estimate: broken } } });
 }
@@ -189,6 +190,26 @@ describe('track() while carbonscope is still starting', () => {
     );
     expect(warning).to.not.include('\n').and.not.include('\u001b');
   });
+
+  // The maker is the application's (select.make): it may throw anything.
+  for (const { name, source, said } of ODD_THROWS) {
+    it(`names a start's error that is ${name} in the lost-operations warning as it can`, async () => {
+      const { logger, lines } = memoryLogger();
+      const thrown = textlessValue(source);
+      const starting = brokenStart(thrown, logger);
+      expect(track('warm-up', () => 7)).to.equal(7);
+      // In an array: a Proxy resolved as a promise's value has its `then` read, which throws.
+      const [rejected] = await starting.then(
+        () => [],
+        (err: unknown) => [err],
+      );
+      expect(rejected === thrown, 'start() rejects with the value').to.equal(true);
+      expect(warnings(lines)).to.deep.equal([
+        `carbonscope could not start (${said}): the operation tracked while it was starting is ` +
+          'counted nowhere, in no metric and on no span; its function ran as without carbonscope',
+      ]);
+    });
+  }
 
   // A probe timeout out of range makes no start: refused as the options are read, before the
   // tracker is lent, nothing is taken in to be lost (nor a RAPL counter read, a hook set).
