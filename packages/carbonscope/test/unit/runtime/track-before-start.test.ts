@@ -211,6 +211,28 @@ describe('track() while carbonscope is still starting', () => {
     });
   }
 
+  // The instrumentation's start logs its failure: a maker's odd value named as messageOf can.
+  for (const { name, source, said } of ODD_THROWS) {
+    it(`the instrumentation whose start fails with ${name}: one error line naming it`, async () => {
+      const { logger, lines } = memoryLogger();
+      const broken = () => {
+        throw textlessValue(source);
+      };
+      const instrumentation = new CarbonscopeInstrumentation({
+        env: ENV,
+        logger,
+        select: { make: { estimate: broken } },
+      });
+      try {
+        await instrumentation.ready();
+        const errors = lines.filter((l) => l.level === 50).map((l) => String(l.msg));
+        expect(errors).to.deep.equal([`carbonscope instrumentation: ${said}`]);
+      } finally {
+        instrumentation.disable();
+      }
+    });
+  }
+
   // A probe timeout out of range makes no start: refused as the options are read, before the
   // tracker is lent, nothing is taken in to be lost (nor a RAPL counter read, a hook set).
   it('refuses a select.probeTimeoutMs out of range before it lends its tracker', async () => {
