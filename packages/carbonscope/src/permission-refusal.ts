@@ -23,7 +23,14 @@ export function isRefusalCode(code: unknown): boolean {
 
 /** Whether `err` is the permission model's refusal. */
 export function isPermissionRefusal(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && isRefusalCode((err as { code?: unknown }).code);
+  try {
+    return (
+      typeof err === 'object' && err !== null && isRefusalCode((err as { code?: unknown }).code)
+    );
+  } catch {
+    // A source's or maker's value whose code cannot be read (a Proxy's trap): none of Node's.
+    return false;
+  }
 }
 
 function field(err: object, name: 'permission' | 'resource'): string {

@@ -123,6 +123,29 @@ describe('a source or grid given in code that throws a value with no readable te
       ]);
     });
 
+    it(`a requested source whose probe() rejects with ${name}: the fall-back names it`, async () => {
+      const refusing = (): PowerSource => ({
+        name: 'powermetrics',
+        estimated: false,
+        kind: 'host',
+        probe: () => Promise.reject(textlessValue(source)),
+        sample: () => [],
+        close: async () => undefined,
+      });
+      const { logger, lines } = memoryLogger();
+      const env = { ...ENV, ENERGY_SOURCE: 'powermetrics', ENERGY_SAMPLE_INTERVAL_MS: '60000' };
+      const cs = await Carbonscope.create({
+        env,
+        logger,
+        select: { make: { powermetrics: refusing } },
+      });
+      await cs.stop();
+      const warned = lines.filter((l) => l.level === 40).map((l) => String(l.msg));
+      expect(warned).to.deep.equal([
+        `ENERGY_SOURCE=powermetrics cannot be read (${said}); falling back to estimate`,
+      ]);
+    });
+
     it(`a grid whose current() rejects with ${name}: one warning naming it`, async () => {
       const grid: GridIntensity = {
         defaultZone: 'DE',
