@@ -60,3 +60,20 @@ export const ODD_THROWS: readonly ThrownSource[] = [
 export function textlessValue(source: string): unknown {
   return runInThisContext(source);
 }
+
+/** A thrown value made by `value()`, and what messageOf says of it. */
+export interface ThrownValue {
+  name: string;
+  value: () => unknown;
+  said: string;
+}
+
+/** ODD_THROWS as values made in this process, then `more` (null, a string) that a path takes. */
+export function oddValues(...more: ThrownValue[]): ThrownValue[] {
+  const made = ODD_THROWS.map(({ name, source, said }) => ({
+    name,
+    value: () => textlessValue(source),
+    said,
+  }));
+  return [...made, ...more];
+}

@@ -17,7 +17,7 @@ import {
 } from '../../fixtures/grid/stub-electricity-maps.js';
 import { deadlineTimersLeft } from '../../helpers/deadline-timers.js';
 import { answeringServer } from '../../helpers/held-loop.js';
-import { ODD_THROWS, textlessValue } from '../../helpers/textless-throws.js';
+import { oddValues } from '../../helpers/textless-throws.js';
 
 const KEY = 'em-client-key-7f3a9c';
 
@@ -851,14 +851,7 @@ describe('grid: Electricity Maps client', () => {
 // and a Proxy's trap threw from the check for the client's own errors: the caller got a
 // TypeError or the trap's error where an UpstreamError was due.
 describe('grid: Electricity Maps client, a fetch that rejects with no readable Error', () => {
-  const odd = [
-    ...ODD_THROWS.map(({ name, source, said }) => ({
-      name,
-      value: () => textlessValue(source),
-      said,
-    })),
-    { name: 'null', value: () => null, said: 'null' },
-  ];
+  const odd = oddValues({ name: 'null', value: () => null, said: 'null' });
   for (const { name, value, said } of odd) {
     it(`${name}: a network error whose detail names it as messageOf does`, async () => {
       const client = createElectricityMapsClient({

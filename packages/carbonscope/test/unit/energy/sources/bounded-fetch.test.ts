@@ -20,7 +20,7 @@ import {
   singleContainerNode,
 } from '../../../helpers/exporters.js';
 import { answeringServer } from '../../../helpers/held-loop.js';
-import { ODD_THROWS, textlessValue } from '../../../helpers/textless-throws.js';
+import { oddValues } from '../../../helpers/textless-throws.js';
 
 /** What `work` settled with, or 'hung' when it had not settled after `ms`. */
 async function within<T>(work: Promise<T>, ms: number): Promise<T | FetchFailure | 'hung'> {
@@ -251,15 +251,10 @@ describe('urlForLog', () => {
 // with null or a Proxy made the failure's own reading throw ('name' of null, instanceof through
 // the trap), so the reason told was that TypeError's, or the trap's, not the value's.
 describe('energy/sources/bounded-fetch: a fetch that rejects with no Error', () => {
-  const odd = [
-    ...ODD_THROWS.map(({ name, source, said }) => ({
-      name,
-      value: () => textlessValue(source),
-      said,
-    })),
+  const odd = oddValues(
     { name: 'null', value: () => null, said: 'null' },
     { name: 'undefined', value: () => undefined, said: 'undefined' },
-  ];
+  );
   for (const { name, value, said } of odd) {
     it(`${name}: unreachable, the value named as messageOf names it`, async () => {
       const rejecting = (() => Promise.reject(value())) as typeof fetch;

@@ -6,7 +6,7 @@ import {
   reportingPushFailures,
 } from '../../../../src/otel/binding/push-failures.js';
 import type { ExportResult, PushMetricExporter } from '../../../../src/otel/sdk/optional-sdk.js';
-import { ODD_THROWS, textlessValue } from '../../../helpers/textless-throws.js';
+import { oddValues } from '../../../helpers/textless-throws.js';
 
 /** An exporter whose exports end as `results` says, one by one. */
 function scriptedExporter(results: ExportResult[]): PushMetricExporter {
@@ -337,14 +337,11 @@ describe("otel: a refused push's line says the collector's reason", () => {
 // its error: reading its message, or asking `'code' in` a string, threw in the export's callback,
 // which the SDK's reader does not catch, and the push's report was lost with the reader's flush.
 describe('otel: a push that fails with a value whose text cannot be read', () => {
-  const odd: ReadonlyArray<{ name: string; value: () => unknown; said: string }> = [
-    ...ODD_THROWS.map(({ name, source, said }) => ({
-      name,
-      value: () => textlessValue(source),
-      said,
-    })),
-    { name: 'a string', value: () => 'refused by the gateway', said: 'refused by the gateway' },
-  ];
+  const odd = oddValues({
+    name: 'a string',
+    value: () => 'refused by the gateway',
+    said: 'refused by the gateway',
+  });
   for (const { name, value, said } of odd) {
     it(`${name}: told in the warning as messageOf names it`, () => {
       const lines: string[] = [];
