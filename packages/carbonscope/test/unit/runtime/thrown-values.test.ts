@@ -40,7 +40,7 @@ describe("a listener that throws a value whose text cannot be read as an Error's
           });
           cs.track('op', () => undefined);
           expect(() => cs.meter.sampleNow()).not.to.throw();
-          expect(warnings().filter((w) => w.includes(said))).to.have.length(1);
+          expect(warnings().filter((w) => w.includes(`failed (${said}); `))).to.have.length(1);
         } finally {
           await cs.stop();
         }
@@ -59,7 +59,7 @@ describe("a listener that throws a value whose text cannot be read as an Error's
         cs.meter.sampleNow();
         await new Promise((resolve) => setTimeout(resolve, 20));
         expect(unhandled).to.have.length(0);
-        expect(warnings().filter((w) => w.includes(said))).to.have.length(1);
+        expect(warnings().filter((w) => w.includes(`failed (${said}); `))).to.have.length(1);
       } finally {
         process.off('unhandledRejection', heard);
         await cs.stop();
@@ -80,7 +80,7 @@ describe("a listener that throws a value whose text cannot be read as an Error's
         // Several samples, each with an operation ended before it: waited for, since a fixed
         // 250 ms counted on 3 intervals of 50 ms, which a busy machine's stalled loop may not give.
         await waitFor('3 timer samples', () => samples >= 3);
-        expect(warnings().filter((w) => w.includes(said))).to.have.length(1);
+        expect(warnings().filter((w) => w.includes(`failed (${said}); `))).to.have.length(1);
       } finally {
         await cs.stop();
       }
