@@ -39,6 +39,7 @@ import { PushMarks } from './push-marks.js';
 import { PushedDeltas } from './pushed-deltas.js';
 import { SCOPE } from './scope.js';
 import {
+  appendedPathProblem,
   exporterPackages,
   gated,
   importAll,
@@ -447,6 +448,8 @@ export async function startOwnProvider(env: Env, logger: Logger): Promise<OwnPro
     logger.warn(line);
   }
   if (otlp) for (const line of otlpTlsFileProblems(env, 'METRICS')) logger.warn(line);
+  const appended = otlp ? appendedPathProblem(env) : undefined;
+  if (appended) logger.warn(appended);
   const aggregation = otlp ? histogramAggregationNote(env) : undefined;
   if (aggregation) logger.warn(aggregation);
   const [sdk, resources] = await importSdk(

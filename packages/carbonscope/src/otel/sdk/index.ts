@@ -3,6 +3,7 @@
 // mean. Apart from the rest of otel/: the CLI's failure messages read these alone, and the rest
 // would load the meter, the grid and the HTTP tracking with them.
 
+export { appendedPathProblem } from './appended-path.js';
 export { type AgentFactory, EXPORT_TIMED_OUT, otlpMetricsEndpoint } from './export-deadline.js';
 export {
   exportTimeoutOverInterval,

@@ -135,6 +135,32 @@ describe("register's own meter provider: a gauge's series are what its callback 
     expect(lines.join('')).not.to.include('sekrit');
   });
 
+  // The exporter appends v1/metrics to the endpoint as written: after a query (a collector's
+  // token) or a fragment, so every push went to the path before it, the token ended in
+  // /v1/metrics, and the only sign was a collector's 404 at the endpoint as set.
+  it("says in one line that v1/metrics lands in the base endpoint's query or fragment, never the token", async () => {
+    const line = (after: string) =>
+      `carbonscope: warning: OTEL_EXPORTER_OTLP_ENDPOINT: the exporter appends v1/metrics after its ${after}, so metrics are pushed to the path before it, not to …/v1/metrics; set OTEL_EXPORTER_OTLP_METRICS_ENDPOINT to the full URL instead (the exporter takes it as given)\n`;
+    const base = 'http://127.0.0.1:4318/otlp';
+    const query = await otlpStartWarnings({
+      OTEL_EXPORTER_OTLP_ENDPOINT: `${base}?token=QUERY-SECRET-3`,
+    });
+    expect(query).to.deep.equal([line('query')]);
+    const bareQuery = await otlpStartWarnings({ OTEL_EXPORTER_OTLP_ENDPOINT: `${base}/?` });
+    expect(bareQuery).to.deep.equal([line('query')]);
+    const fragment = await otlpStartWarnings({
+      OTEL_EXPORTER_OTLP_ENDPOINT: `${base}?token=QUERY-SECRET-3#part`,
+    });
+    expect(fragment).to.deep.equal([line('fragment')]);
+    // The metrics endpoint is used as given, and a plain path gets v1/metrics after it.
+    const given = await otlpStartWarnings({
+      OTEL_EXPORTER_OTLP_ENDPOINT: `${base}?token=QUERY-SECRET-3`,
+      OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `${base}/v1/metrics?token=QUERY-SECRET-3`,
+    });
+    expect(given).to.deep.equal([]);
+    expect(await otlpStartWarnings({ OTEL_EXPORTER_OTLP_ENDPOINT: `${base}/` })).to.deep.equal([]);
+  });
+
   // The exporter leaves out a TLS file it cannot read, and Node takes a client certificate
   // without its key, each without a word: every https push then failed on its handshake.
   it('says in one line each which OTLP TLS file it cannot use, never what a key file holds', async () => {

@@ -1,0 +1,20 @@
+import type { Env } from '../../settings.js';
+import { otlpMetricsEndpoint } from './export-deadline.js';
+
+/**
+ * The line for an OTEL_EXPORTER_OTLP_ENDPOINT whose `/v1/metrics` the exporter appends after a
+ * query or a fragment (it appends to the text as written): every push then goes to the path
+ * before it, a query's last value gains `/v1/metrics` (a token no longer matches), and the
+ * failed push's line shows the endpoint as set. Neither the query nor the path is quoted: either
+ * may hold a token. None where OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, used as given, is set.
+ */
+export function appendedPathProblem(env: Env): string | undefined {
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  if (env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT?.trim() || !base || !URL.canParse(base)) {
+    return undefined;
+  }
+  if (new URL(otlpMetricsEndpoint(env)).pathname.endsWith('/v1/metrics')) return undefined;
+  // A fragment comes last, so the appended path is in it wherever there is one.
+  const after = base.includes('#') ? 'fragment' : 'query';
+  return `OTEL_EXPORTER_OTLP_ENDPOINT: the exporter appends v1/metrics after its ${after}, so metrics are pushed to the path before it, not to …/v1/metrics; set OTEL_EXPORTER_OTLP_METRICS_ENDPOINT to the full URL instead (the exporter takes it as given)`;
+}
