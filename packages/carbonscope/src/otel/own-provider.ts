@@ -57,6 +57,7 @@ import {
   timeoutOverIntervalOf,
   timeoutSetting,
 } from './sdk/index.js';
+import { targetPath } from './target-path.js';
 import { KNOWN_EXPORTERS, unknownExporterLines } from './unknown-exporters.js';
 
 type SdkMetrics = typeof import('@opentelemetry/sdk-metrics');
@@ -176,7 +177,7 @@ function prometheusServer(exposition: () => Promise<Buffer>, env: Env, logger: L
   const port = checkedInteger(env, 'OTEL_EXPORTER_PROMETHEUS_PORT', 9464);
   const secrets = redactionList(envSecretsOf(env));
   const server = nodeHttp.createServer((req, res) => {
-    if (req.url?.split('?')[0] !== '/metrics') {
+    if (targetPath(req.url) !== '/metrics') {
       res.statusCode = 404;
       res.end('not found: metrics are at /metrics\n');
       return;

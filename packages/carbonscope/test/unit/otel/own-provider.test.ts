@@ -273,6 +273,30 @@ describe("register's own meter provider: its Prometheus endpoint's methods", () 
       await own.shutdown();
     }
   });
+
+  // RFC 9112 has a server accept a target in absolute form (`GET http://host:9464/metrics`), as a
+  // client sends to a proxy: it was answered 404, "metrics are at /metrics".
+  it('serves /metrics named by a target in absolute form, and 404 another path so named', async () => {
+    const { own, url } = await prometheusProvider(quiet);
+    const { hostname, port, origin } = new URL(url);
+    const statusOf = (path: string) =>
+      new Promise<number | undefined>((resolve, reject) =>
+        httpGet({ hostname, port, path }, (res) => {
+          res.resume();
+          resolve(res.statusCode);
+        }).on('error', reject),
+      );
+    try {
+      expect(await statusOf(url)).to.equal(200);
+      expect(await statusOf(`${url}?debug=1`)).to.equal(200);
+      expect(await statusOf(`${origin.toUpperCase()}/metrics`)).to.equal(200);
+      expect(await statusOf(`${origin}/other`)).to.equal(404);
+      expect(await statusOf(`${origin}/metrics/`)).to.equal(404);
+      expect(await statusOf(origin)).to.equal(404);
+    } finally {
+      await own.shutdown();
+    }
+  });
 });
 
 describe("register's own meter provider: its Prometheus endpoint's encoding", () => {
