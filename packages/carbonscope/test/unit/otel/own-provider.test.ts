@@ -159,6 +159,28 @@ describe("register's own meter provider: a gauge's series are what its callback 
     });
     expect(given).to.deep.equal([]);
     expect(await otlpStartWarnings({ OTEL_EXPORTER_OTLP_ENDPOINT: `${base}/` })).to.deep.equal([]);
+    // Userinfo and a percent-encoded token are no more quoted than a plain one.
+    const userinfo = await otlpStartWarnings({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://USER-SECRET:PW-SECRET@127.0.0.1:4318/?t=%51-SECRET',
+    });
+    expect(userinfo).to.deep.equal([line('query')]);
+  });
+
+  // A base endpoint that already ends in /v1/metrics, with a collector's token as its query: the
+  // pushes reached /v1/metrics with the token ending in '/v1/metrics', and nothing was said.
+  it('says in one line that v1/metrics lands in the last value of a query after …/v1/metrics', async () => {
+    const base = 'http://127.0.0.1:4318/otlp/v1/metrics';
+    const query = await otlpStartWarnings({
+      OTEL_EXPORTER_OTLP_ENDPOINT: `${base}?token=QUERY-SECRET-4`,
+    });
+    expect(query).to.deep.equal([
+      "carbonscope: warning: OTEL_EXPORTER_OTLP_ENDPOINT: the exporter appends v1/metrics after its query, so its last value ends in /v1/metrics (a collector's token no longer matches); set OTEL_EXPORTER_OTLP_METRICS_ENDPOINT to the full URL instead (the exporter takes it as given)\n",
+    ]);
+    // A fragment is not sent: the query before it reaches the collector as written.
+    const fragment = await otlpStartWarnings({
+      OTEL_EXPORTER_OTLP_ENDPOINT: `${base}?token=QUERY-SECRET-4#part`,
+    });
+    expect(fragment).to.deep.equal([]);
   });
 
   // The exporter leaves out a TLS file it cannot read, and Node takes a client certificate
