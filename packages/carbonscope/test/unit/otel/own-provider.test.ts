@@ -315,6 +315,9 @@ describe("register's own meter provider: its Prometheus endpoint's methods", () 
       expect(await statusOf(`${origin}/other`)).to.equal(404);
       expect(await statusOf(`${origin}/metrics/`)).to.equal(404);
       expect(await statusOf(origin)).to.equal(404);
+      // A user name in the target is an error to RFC 9110 (4.2.4), as at the service's /metrics.
+      expect(await statusOf(`http://u:SECRET@${hostname}:${port}/metrics`)).to.equal(404);
+      expect(await statusOf(`http://@${hostname}/metrics`)).to.equal(404);
     } finally {
       await own.shutdown();
     }
