@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Context } from 'koa';
+import { absoluteForm } from './text/index.js';
 
 const HOST = 'host';
 
@@ -13,27 +14,6 @@ const HOST = 'host';
  */
 const HOST_VALUE =
   /^(?:\[[0-9A-Za-z:.%~_!$&'()*+,;=-]+\]|[0-9A-Za-z._~!$&'()*+,;=%-]*)(?::[0-9]*)?$/;
-
-/**
- * An absolute-form request target's scheme and authority (RFC 9112 §3.2.2): `http://a/b`, as a
- * client talking to a proxy sends it. The authority (group 1) is everything up to the path, the
- * query or the fragment, so a user name (`a@b`) stays in it to be refused.
- */
-const ABSOLUTE_FORM = /^https?:\/\/([^/?#]*)/i;
-
-/** `/` and `*`: an origin-form target (a path) and OPTIONS' asterisk-form. */
-const SLASH = 47;
-const ASTERISK = 42;
-
-/**
- * An absolute-form target's match of ABSOLUTE_FORM: undefined for a path or `*` (no absolute
- * form), null for a target that is neither those nor an http(s) URL.
- */
-function absoluteForm(url: string): RegExpExecArray | null | undefined {
-  const first = url.charCodeAt(0);
-  if (first === SLASH || first === ASTERISK) return undefined;
-  return ABSOLUTE_FORM.exec(url);
-}
 
 /**
  * The scheme (`http:` or `https:`, as URL's protocol) and authority an absolute-form target

@@ -40,7 +40,12 @@ import {
 } from 'carbonscope';
 import type { Env } from '../config.js';
 import { envList } from '../env-list.js';
-import { HttpError, maskedTarget, pathMayHoldCredentials } from '../http/text/index.js';
+import {
+  HttpError,
+  maskedTarget,
+  pathMayHoldCredentials,
+  targetPathStart,
+} from '../http/text/index.js';
 import { sourceAsset } from '../paths.js';
 import { diagToLog } from './diag-to-log.js';
 import { traceExporterNames, traceSetup } from './traces.js';
@@ -251,14 +256,20 @@ async function instrumentations({ koaMiddlewareSpans, untracedPaths }: TraceScop
 
 /**
  * Whether a request's path is one of `paths`. The instrumentation then runs the request with
- * tracing suppressed: no server span, no router span under it, no span for what it calls.
+ * tracing suppressed: no server span, no router span under it, no span for what it calls. The
+ * path of an absolute-form target too (`GET http://a:3000/metrics`), which the router serves as
+ * /metrics: a scrape so sent was traced. A path alone without a query allocates nothing.
  */
-function ignoring(paths: readonly string[]): ((request: IncomingMessage) => boolean) | undefined {
+export function ignoring(
+  paths: readonly string[],
+): ((request: IncomingMessage) => boolean) | undefined {
   if (paths.length === 0) return undefined;
   const ignored = new Set(paths);
   return ({ url = '' }) => {
-    const query = url.indexOf('?');
-    return ignored.has(query === -1 ? url : url.slice(0, query));
+    const start = targetPathStart(url);
+    const query = url.indexOf('?', start);
+    if (start === 0 && query === -1) return ignored.has(url);
+    return ignored.has(url.slice(start, query === -1 ? url.length : query));
   };
 }
 

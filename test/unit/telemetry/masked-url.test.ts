@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { expect } from 'chai';
-import { maskedFetchUrl, maskedUrl } from '../../../src/telemetry/sdk.js';
+import { ignoring, maskedFetchUrl, maskedUrl } from '../../../src/telemetry/sdk.js';
 
 const attributesOf = (url: string) => maskedUrl({ url } as IncomingMessage);
 
@@ -44,5 +44,24 @@ describe("span hook: an outgoing fetch span's url.full and url.query masked", ()
   it('adds nothing where nothing is masked', () => {
     const request = { origin: 'https://api.example', path: '/v3/carbon-intensity/latest?zone=DE' };
     expect(maskedFetchUrl(request)).to.equal(maskedFetchUrl({ origin: 'http://x', path: '/' }));
+  });
+});
+
+// TRACE_IGNORED_PATHS compared the target as sent: a scrape in absolute form (`GET
+// http://a:3000/metrics`), which the router serves as /metrics, had its spans.
+describe('span hook: the paths left out of the traces', () => {
+  it('leaves out a path named by a target in absolute form, as by a path', () => {
+    const ignored = ignoring(['/metrics', '/healthz']);
+    const left = (url: string) => ignored?.({ url } as IncomingMessage);
+    const leftOut = [
+      '/metrics',
+      '/healthz?probe=1',
+      'http://a:3000/metrics',
+      'HTTPS://A/healthz?x',
+    ];
+    const traced = ['/metrics/', '/energy', 'http://a/energy?p=/metrics', 'http://a', 'ftp://a/x'];
+    expect(leftOut.filter(left)).to.deep.equal(leftOut);
+    expect(traced.filter(left)).to.deep.equal([]);
+    expect(ignoring([])).to.equal(undefined);
   });
 });
