@@ -469,9 +469,10 @@ export function parseImpactsArgs(args: string[]): ImpactsOptions {
   }
   if (tokens === undefined) throw new UsageError('impacts: --output-tokens is required');
   const outputTokens = Number(tokens);
-  if (!/^\d+$/.test(tokens) || !Number.isSafeInteger(outputTokens)) {
+  if (!/^\d+$/.test(tokens)) {
     throw new UsageError(`--output-tokens: expected a whole number of tokens (got "${tokens}")`);
   }
+  // Digits past 2^53 (or Infinity's) are a whole number too, only over the bound.
   if (outputTokens > MAX_OUTPUT_TOKENS) {
     throw new UsageError(`--output-tokens: at most ${MAX_OUTPUT_TOKENS} tokens (got "${tokens}")`);
   }

@@ -199,6 +199,10 @@ describe('command-line arguments', () => {
       /^--output-tokens: at most 10000000 tokens \(got "10000001"\)$/,
     );
     expect(() => tokens('9007199254740991')).to.throw(UsageError, /at most 10000000/);
+    // Past 2^53 it is still a whole number, only a larger one: it was told it was none.
+    for (const n of ['9007199254740993', '99999999999999999999', '9'.repeat(400)]) {
+      expect(() => tokens(n), n).to.throw(UsageError, /^--output-tokens: at most 10000000 tokens/);
+    }
   });
 
   // node:util's parseArgs explains a value that starts with a dash in three lines; an error
