@@ -13,6 +13,7 @@ import type { Ending } from './ending.js';
 import { finish } from './finish.js';
 import { type LateGpuWatch, watchGpuProcesses, watchLateGpus } from './gpu-watch.js';
 import { commandStdio, inheritedFds } from './inherited-fds.js';
+import { missingStarter } from './missing-starter.js';
 import { outputClosed } from './output.js';
 import { openSession, type Session, startMeter } from './session.js';
 import {
@@ -141,7 +142,12 @@ function startFailure(
   command: string,
   error: NodeJS.ErrnoException,
 ): { code: number; message: string } {
-  if (error.code === 'ENOENT') return { code: 127, message: `command not found: ${command}` };
+  if (error.code === 'ENOENT') {
+    // 127 as a shell's, which says `bad interpreter` where a script's #! names no file.
+    const missing = missingStarter(command, process.env.PATH);
+    const message = missing ? `cannot run ${command}: ${missing}` : `command not found: ${command}`;
+    return { code: 127, message };
+  }
   const refused = permissionRefusal(error);
   if (refused) return { code: 126, message: `cannot run ${command}: ${refused}` };
   // execvp says EACCES for a folder too, as for a file without its x bit. A bare name is looked

@@ -820,6 +820,29 @@ Module._load = function (request, ...rest) {
     expect(odd.stderr).to.equal('carbonscope: command not found: no-such\\u001b[2J\\ncommand\n');
   });
 
+  // Both said `command not found: ./deploy.sh`, of a script that is there: the exec's ENOENT
+  // was its #! line's interpreter's, a CR after it where the script has Windows line ends.
+  it('exits 127 naming the missing interpreter of a script that exists', async () => {
+    const scripts = join(dir, 'scripts');
+    mkdirSync(scripts, { recursive: true });
+    const crlf = join(scripts, 'crlf.sh');
+    writeFileSync(crlf, '#!/bin/sh\r\necho hi\r\n', { mode: 0o755 });
+    writeFileSync(join(scripts, 'no-interp'), '#! /no/such/interp -e\n', { mode: 0o755 });
+    const r = await cli(['run', '--', crlf]);
+    expect(r.code).to.equal(127);
+    expect(r.stderr).to.equal(
+      `carbonscope: cannot run ${crlf}: its interpreter /bin/sh\\r (its #! line) was not found (the script has Windows line ends, CRLF)\n`,
+    );
+    // Found in PATH, as the exec finds it.
+    const inPath = await cli(['run', '--', 'no-interp'], {
+      env: { PATH: `${scripts}:${process.env.PATH ?? ''}` },
+    });
+    expect(inPath.code).to.equal(127);
+    expect(inPath.stderr).to.equal(
+      'carbonscope: cannot run no-interp: its interpreter /no/such/interp (its #! line) was not found\n',
+    );
+  });
+
   it('exits 126 for a command that is a folder, and says so', async () => {
     const r = await cli(['run', '--', dir]);
     expect(r.code).to.equal(126);

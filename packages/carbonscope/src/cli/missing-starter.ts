@@ -1,0 +1,57 @@
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+
+/** How much of a script's start is read for its `#!` line (Linux reads up to 256 bytes). */
+const SHEBANG_BYTES = 256;
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The file the exec found for `command`: the path itself, or the first file of that name in PATH. */
+function commandFile(command: string, path: string | undefined): string | undefined {
+  if (command.includes('/')) return isFile(command) ? command : undefined;
+  const dirs = (path ?? '').split(delimiter).filter((dir) => dir !== '');
+  return dirs.map((dir) => join(dir, command)).find(isFile);
+}
+
+/** The interpreter a script's `#!` line names, as the kernel reads it; undefined without one. */
+function interpreterOf(file: string): string | undefined {
+  const start = Buffer.alloc(SHEBANG_BYTES);
+  let length: number;
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      length = readSync(fd, start, 0, SHEBANG_BYTES, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+  const text = start.subarray(0, length).toString('latin1');
+  if (!text.startsWith('#!')) return undefined;
+  // The kernel ends the path at a space, a tab or the newline: a CR stays in it.
+  return text.slice(2).split('\n', 1)[0].trimStart().split(/[ \t]/, 1)[0];
+}
+
+/**
+ * Why a command that exists could not start where the exec said ENOENT: what it needs to start
+ * is missing, not the command. Undefined where no such file is found (the command is missing).
+ * `command not found: ./deploy.sh` for a script whose `#!/bin/bash\r` (Windows line ends) names
+ * no file sent its user looking for the script.
+ */
+export function missingStarter(command: string, path: string | undefined): string | undefined {
+  const file = commandFile(command, path);
+  if (file === undefined) return undefined;
+  const interpreter = interpreterOf(file);
+  if (interpreter === undefined) {
+    return 'it exists, but its program loader (ELF interpreter) was not found';
+  }
+  const crlf = interpreter.endsWith('\r') ? ' (the script has Windows line ends, CRLF)' : '';
+  return `its interpreter ${interpreter} (its #! line) was not found${crlf}`;
+}
