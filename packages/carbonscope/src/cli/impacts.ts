@@ -70,7 +70,7 @@ export function errorLine(catalog: Catalog, o: ImpactsOptions, error: StatusMess
     const ids = o.provider === undefined ? [o.model] : [`${o.provider}/${o.model}`, o.model];
     const found = [...new Set(ids.flatMap((id) => catalog.similarModels(id)))];
     const similar = didYouMean(found.map((id) => asTyped(id, o.provider)));
-    hint = similar && ` ${similar}`;
+    hint = similar ? ` ${similar}` : unknownProviderHint(catalog, o);
   } else if (error.code === 'zone-not-registered' && o.zone !== undefined) {
     const zone = catalog.similarZone(o.zone);
     hint =
@@ -79,6 +79,17 @@ export function errorLine(catalog: Catalog, o: ImpactsOptions, error: StatusMess
         : ` ${didYouMean([zone])}`;
   }
   return `${error.code}: ${error.message}${hint}`;
+}
+
+/**
+ * Where the request names a provider no model has (`-p nope`, `-m nope/gpt-4o`): the help says
+ * the errors tell which of model and provider is unknown, and EcoLogits' names the model only.
+ */
+function unknownProviderHint(catalog: Catalog, o: ImpactsOptions): string {
+  const slash = o.model.indexOf('/');
+  const provider = o.provider ?? (slash > 0 ? o.model.slice(0, slash) : undefined);
+  if (provider === undefined || catalog.modelNames(provider).length > 0) return '';
+  return ` No model has provider \`${provider}\`; the providers are ${catalog.providerNames().join(', ')}.`;
 }
 
 /**

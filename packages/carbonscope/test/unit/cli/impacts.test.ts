@@ -90,6 +90,16 @@ describe('cli: impacts', () => {
     expect(line(options('gpt-9000'))).to.equal(
       'model-not-registered: Could not find model `gpt-9000` for any provider.',
     );
+    // A provider no model has: EcoLogits' message names the model alone, as if it were the slip.
+    const providers = 'anthropic, cohere, google_genai, huggingface_hub, mistralai, openai';
+    expect(line(options('zzz', 'nope'))).to.equal(
+      `model-not-registered: Could not find model \`zzz\` for nope provider. No model has provider \`nope\`; the providers are ${providers}.`,
+    );
+    expect(line(options('nope/zzz'))).to.match(/ No model has provider `nope`; the providers are /);
+    // A known provider's unknown model is the model's error alone.
+    expect(line(options('zzz', 'openai'))).to.equal(
+      'model-not-registered: Could not find model `zzz` for openai provider.',
+    );
     // Another provider's model under --provider: the id alone led back to the same error (given
     // as `-m openai/gpt-4o`, --provider still names anthropic), so the line names the provider.
     expect(line(options('openai/gpt-4o', 'anthropic'))).to.equal(
