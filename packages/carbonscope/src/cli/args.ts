@@ -647,6 +647,32 @@ function namedSecrets(args: readonly string[]): string[] {
   return found;
 }
 
+type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
+
+const COMMAND_OPTIONS: ReadonlyMap<string, OptionsConfig> = new Map<string, OptionsConfig>([
+  ['run', COMMON],
+  ['monitor', MONITOR],
+  ['impacts', IMPACTS],
+]);
+
+/**
+ * `-v` of `carbonscope -v run`, `--json` of `carbonscope --json monitor`: an option of the
+ * command that follows, put before it, named without its value (`--otlp=URL`: a URL's password).
+ */
+function optionOfCommand(
+  arg: string,
+  next: string | undefined,
+): { option: string; command: string } | undefined {
+  if (next === undefined) return undefined;
+  const options = COMMAND_OPTIONS.get(next);
+  if (options === undefined) return undefined;
+  const option = arg.startsWith('--') ? arg.split('=', 1)[0] : arg.slice(0, 2);
+  const known = Object.entries(options).some(([name, o]) =>
+    option.startsWith('--') ? option === `--${name}` : 'short' in o && option === `-${o.short}`,
+  );
+  return known ? { option, command: next } : undefined;
+}
+
 /** The options `carbonscope` takes before any command. */
 const MAIN_OPTIONS = ['--version', '-V', '--help', '-h'];
 
@@ -654,8 +680,11 @@ const MAIN_OPTIONS = ['--version', '-V', '--help', '-h'];
  * The usage error's text for a command carbonscope does not have. An option there (`--verison`,
  * `-v`) is told as one, with the one it likely meant: it was called an unknown command.
  */
-export function unknownCommand(command: string): string {
+export function unknownCommand(command: string, next?: string): string {
   if (command.startsWith('-')) {
+    const after = optionOfCommand(command, next);
+    if (after)
+      return `unknown option '${after.option}' (an option of ${after.command} goes after it: carbonscope ${after.command} ${after.option} ...)`;
     const long = command.startsWith('--');
     const meant = nearestName(
       command,

@@ -1123,6 +1123,29 @@ Module._load = function (request, ...rest) {
       expect(r.code).to.equal(2);
       expect(r.stderr.split('\n')[0]).to.equal(line);
     }
+    // Before a command, one of its options: `-v run` asked for run's verbose, not the version.
+    for (const [args, line] of [
+      [
+        ['-v', 'run', '--', 'true'],
+        "unknown option '-v' (an option of run goes after it: carbonscope run -v ...)",
+      ],
+      [
+        ['--json', 'monitor'],
+        "unknown option '--json' (an option of monitor goes after it: carbonscope monitor --json ...)",
+      ],
+      [
+        ['-dz', 'monitor'],
+        "unknown option '-d' (an option of monitor goes after it: carbonscope monitor -d ...)",
+      ],
+      [
+        ['--duration=5s', 'run'],
+        "unknown option '--duration=5s' (before a command: --version or --help)",
+      ],
+    ] as const) {
+      const r = await cli([...args]);
+      expect(r.code, args.join(' ')).to.equal(2);
+      expect(r.stderr.split('\n')[0]).to.equal(`carbonscope: ${line}`);
+    }
   });
 
   // As the OTel SDK reads them, so the run's series carry what the deployer set on every other
