@@ -19,8 +19,11 @@ function commandFile(command: string, path: string | undefined): string | undefi
   return dirs.map((dir) => join(dir, command)).find(isFile);
 }
 
-/** The interpreter a script's `#!` line names, as the kernel reads it; undefined without one. */
-function interpreterOf(file: string): string | undefined {
+/**
+ * The interpreter a script's `#!` line names, as the kernel reads it; null without one (a
+ * program), undefined where the file cannot be read (execute-only).
+ */
+function interpreterOf(file: string): string | null | undefined {
   const start = Buffer.alloc(SHEBANG_BYTES);
   let length: number;
   try {
@@ -34,7 +37,7 @@ function interpreterOf(file: string): string | undefined {
     return undefined;
   }
   const text = start.subarray(0, length).toString('latin1');
-  if (!text.startsWith('#!')) return undefined;
+  if (!text.startsWith('#!')) return null;
   // The kernel ends the path at a space, a tab or the newline: a CR stays in it.
   return text.slice(2).split('\n', 1)[0].trimStart().split(/[ \t]/, 1)[0];
 }
@@ -50,6 +53,9 @@ export function missingStarter(command: string, path: string | undefined): strin
   if (file === undefined) return undefined;
   const interpreter = interpreterOf(file);
   if (interpreter === undefined) {
+    return 'it exists, but what starts it (its #! interpreter or program loader) was not found';
+  }
+  if (interpreter === null) {
     return 'it exists, but its program loader (ELF interpreter) was not found';
   }
   const crlf = interpreter.endsWith('\r') ? ' (the script has Windows line ends, CRLF)' : '';
