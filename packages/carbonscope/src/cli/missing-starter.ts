@@ -4,7 +4,7 @@ import { delimiter, join } from 'node:path';
 /** How much of a script's start is read for its `#!` line (Linux reads up to 256 bytes). */
 const SHEBANG_BYTES = 256;
 
-function isFile(path: string): boolean {
+function isFile(path: string | Buffer): boolean {
   try {
     return statSync(path).isFile();
   } catch {
@@ -36,10 +36,16 @@ function interpreterOf(file: string): string | null | undefined {
   } catch {
     return undefined;
   }
+  // latin1: one character a byte, as the kernel reads them; the path is a name of bytes.
   const text = start.subarray(0, length).toString('latin1');
   if (!text.startsWith('#!')) return null;
-  // The kernel ends the path at a space, a tab or the newline: a CR stays in it.
-  return text.slice(2).split('\n', 1)[0].trimStart().split(/[ \t]/, 1)[0];
+  // The kernel skips spaces and tabs only (a no-break space is part of the path) and ends the
+  // path at a space, a tab or the newline: a CR stays in it.
+  return text
+    .slice(2)
+    .split('\n', 1)[0]
+    .replace(/^[ \t]+/, '')
+    .split(/[ \t]/, 1)[0];
 }
 
 /**
@@ -58,6 +64,14 @@ export function missingStarter(command: string, path: string | undefined): strin
   if (interpreter === null) {
     return 'it exists, but its program loader (ELF interpreter) was not found';
   }
+  const bytes = Buffer.from(interpreter, 'latin1');
+  // Shown as UTF-8, as a terminal shows a name (`/opt/café` was `/opt/cafÃ©`).
+  const shown = bytes.toString('utf8');
+  // The kernel says ENOENT too where the interpreter is there but its own starter is not (a
+  // script whose #! names another CRLF script): it was called missing.
+  if (isFile(bytes)) {
+    return `its interpreter ${shown} (its #! line) exists, but what starts it (its own #! interpreter or program loader) was not found`;
+  }
   const crlf = interpreter.endsWith('\r') ? ' (the script has Windows line ends, CRLF)' : '';
-  return `its interpreter ${interpreter} (its #! line) was not found${crlf}`;
+  return `its interpreter ${shown} (its #! line) was not found${crlf}`;
 }
