@@ -656,21 +656,25 @@ const COMMAND_OPTIONS: ReadonlyMap<string, OptionsConfig> = new Map<string, Opti
 ]);
 
 /**
- * `-v` of `carbonscope -v run`, `--json` of `carbonscope --json monitor`: an option of the
- * command that follows, put before it, named without its value (`--otlp=URL`: a URL's password).
+ * `-v` of `carbonscope -v run`, `--json` of `carbonscope --json monitor`, `-z` of `carbonscope
+ * -z FR run` (its value between): an option of the command that follows, put before it, named
+ * without its value (`--otlp=URL`: a URL's password).
  */
 function optionOfCommand(
   arg: string,
-  next: string | undefined,
+  rest: readonly string[],
 ): { option: string; command: string } | undefined {
-  if (next === undefined) return undefined;
-  const options = COMMAND_OPTIONS.get(next);
-  if (options === undefined) return undefined;
-  const option = arg.startsWith('--') ? arg.split('=', 1)[0] : arg.slice(0, 2);
-  const known = Object.entries(options).some(([name, o]) =>
-    option.startsWith('--') ? option === `--${name}` : 'short' in o && option === `-${o.short}`,
-  );
-  return known ? { option, command: next } : undefined;
+  const long = arg.startsWith('--');
+  const option = long ? arg.split('=', 1)[0] : arg.slice(0, 2);
+  const configOf = (command: string | undefined) =>
+    Object.entries(COMMAND_OPTIONS.get(command ?? '') ?? {}).find(([name, o]) =>
+      long ? option === `--${name}` : 'short' in o && option === `-${o.short}`,
+    )?.[1];
+  if (configOf(rest[0])) return { option, command: rest[0] };
+  // `-z FR run`: was told `-z` was no option at all, where `-z=FR run` was sent after run.
+  const inline = long ? arg.includes('=') : arg.length > 2;
+  if (!inline && configOf(rest[1])?.type === 'string') return { option, command: rest[1] };
+  return undefined;
 }
 
 /** The options `carbonscope` takes before any command. */
@@ -680,9 +684,9 @@ const MAIN_OPTIONS = ['--version', '-V', '--help', '-h'];
  * The usage error's text for a command carbonscope does not have. An option there (`--verison`,
  * `-v`) is told as one, with the one it likely meant: it was called an unknown command.
  */
-export function unknownCommand(command: string, next?: string): string {
+export function unknownCommand(command: string, rest: readonly string[] = []): string {
   if (command.startsWith('-')) {
-    const after = optionOfCommand(command, next);
+    const after = optionOfCommand(command, rest);
     if (after)
       return `unknown option '${after.option}' (an option of ${after.command} goes after it: carbonscope ${after.command} ${after.option} ...)`;
     const long = command.startsWith('--');

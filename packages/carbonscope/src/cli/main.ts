@@ -53,7 +53,7 @@ async function main(argv: string[]): Promise<number | Ending> {
         process.stdout.write(rest[0] === undefined ? MAIN_HELP : commandHelp(rest[0]));
         return 0;
       default:
-        throw new UsageError(unknownCommand(command, rest[0]));
+        throw new UsageError(unknownCommand(command, rest));
     }
   } catch (err) {
     const { failureOf } = await loadModule<typeof import('./failure.js')>('./failure.js');

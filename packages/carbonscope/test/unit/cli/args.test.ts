@@ -11,6 +11,7 @@ import {
   RUN_HELP,
   splitRunArgs,
   UsageError,
+  unknownCommand,
 } from '../../../src/cli/args.js';
 import { endingOf, exitCodeOf } from '../../../src/cli/run.js';
 import { otlpMetricsUrl } from '../../../src/cli/session.js';
@@ -610,6 +611,29 @@ describe('command-line arguments', () => {
     expect(otlpMetricsUrl('http://collector:4318/custom/path')).to.equal(
       'http://collector:4318/custom/path',
     );
+  });
+
+  // `carbonscope -z FR run`: the option's value stood between it and the command, and the line
+  // said only `before a command: --version or --help`, where `-z=FR run` was sent after run.
+  it('sends an option before the command after it, its value between them or not', () => {
+    const after = (option: string, command: string) =>
+      `unknown option '${option}' (an option of ${command} goes after it: carbonscope ${command} ${option} ...)`;
+    expect(unknownCommand('-z', ['FR', 'run', '--', 'true'])).to.equal(after('-z', 'run'));
+    expect(unknownCommand('--zone', ['FR', 'monitor'])).to.equal(after('--zone', 'monitor'));
+    expect(unknownCommand('-n', ['5', 'impacts'])).to.equal(after('-n', 'impacts'));
+    // Named without its value, a URL's password in it.
+    expect(unknownCommand('--otlp', ['https://u:pw@h', 'monitor'])).to.equal(
+      after('--otlp', 'monitor'),
+    );
+    expect(unknownCommand('-d', ['5s', 'monitor'])).to.equal(after('-d', 'monitor'));
+    // A flag takes no value, an inline value is its own: the word after is no option's value.
+    const none = (option: string) =>
+      `unknown option '${option}' (before a command: --version or --help)`;
+    expect(unknownCommand('--json', ['x', 'run'])).to.equal(none('--json'));
+    expect(unknownCommand('--zone=FR', ['x', 'run'])).to.equal(none('--zone=FR'));
+    expect(unknownCommand('-zFR', ['x', 'run'])).to.equal(none('-zFR'));
+    // monitor's -d is no option of run.
+    expect(unknownCommand('-d', ['5s', 'run'])).to.equal(none('-d'));
   });
 
   // The command's own credentials, printed in the summary and --json's argv: only a URL's were
