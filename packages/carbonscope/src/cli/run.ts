@@ -118,9 +118,26 @@ function isFolder(path: string): boolean {
 }
 
 /**
+ * The exec's errors that Node throws from spawn (only EACCES, EAGAIN, EMFILE, ENFILE and ENOENT
+ * come as the `error` event), in words: each was a crash's line, `error: Error: spawn ELOOP`,
+ * exit 1, where a shell says why and exits 126.
+ */
+const SPAWN_THROWN: ReadonlyMap<string, string> = new Map([
+  ['ELOOP', 'too many levels of symbolic links (ELOOP)'],
+  ['ENOTDIR', 'a part of its path is no folder (ENOTDIR)'],
+  ['ENAMETOOLONG', 'its name is too long (ENAMETOOLONG)'],
+  ['E2BIG', 'its arguments and environment are too long (E2BIG)'],
+]);
+
+function isSpawnThrown(err: unknown): err is NodeJS.ErrnoException {
+  return err instanceof Error && (err as NodeJS.ErrnoException).syscall === 'spawn';
+}
+
+/**
  * The command, started. Node's permission model refuses a child process by a throw, not by the
  * `error` event a missing binary gives: it ends as that does, said in one line (it was a crash,
- * `carbonscope: error: Error: Access to this API has been restricted`, exit 1).
+ * `carbonscope: error: Error: Access to this API has been restricted`, exit 1). So do the exec's
+ * errors Node throws (SPAWN_THROWN).
  */
 function startCommand(
   file: string,
@@ -131,7 +148,7 @@ function startCommand(
   try {
     child = spawn(file, rest, { stdio: commandStdio(inherited), env: process.env });
   } catch (err) {
-    if (!isPermissionRefusal(err)) throw err;
+    if (!isPermissionRefusal(err) && !isSpawnThrown(err)) throw err;
     return { ended: Promise.resolve({ kind: 'error', error: err as NodeJS.ErrnoException }) };
   }
   return { child, ended: waitForEnd(child) };
@@ -156,7 +173,8 @@ function startFailure(
     return { code: 126, message: `cannot run ${command}: it is a folder` };
   }
   if (error.code === 'EACCES') return { code: 126, message: `permission denied: ${command}` };
-  return { code: 126, message: `cannot run ${command}: ${error.message}` };
+  const thrown = SPAWN_THROWN.get(error.code ?? '') ?? error.message;
+  return { code: 126, message: `cannot run ${command}: ${thrown}` };
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   openSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
@@ -847,6 +848,24 @@ Module._load = function (request, ...rest) {
     const r = await cli(['run', '--', dir]);
     expect(r.code).to.equal(126);
     expect(r.stderr).to.equal(`carbonscope: cannot run ${dir}: it is a folder\n`);
+  });
+
+  // Node throws these from spawn, where ENOENT and EACCES come as its `error` event: each was
+  // `carbonscope: error: Error: spawn ELOOP`, exit 1, the line of a crash; a shell exits 126.
+  it('exits 126 for a symlink loop, a path through a file or a name too long, and says why', async () => {
+    const loop = join(dir, 'loop1');
+    symlinkSync('loop2', loop);
+    symlinkSync('loop1', join(dir, 'loop2'));
+    const long = `/${'a'.repeat(5000)}`;
+    for (const [command, why] of [
+      [loop, 'too many levels of symbolic links (ELOOP)'],
+      ['/etc/passwd/x', 'a part of its path is no folder (ENOTDIR)'],
+      [long, 'its name is too long (ENAMETOOLONG)'],
+    ]) {
+      const r = await cli(['run', '--', command]);
+      expect(r.code, why).to.equal(126);
+      expect(r.stderr).to.equal(`carbonscope: cannot run ${command}: ${why}\n`);
+    }
   });
 
   it('prints usage and exits 2 for a bad option', async () => {
