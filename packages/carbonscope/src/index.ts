@@ -272,12 +272,16 @@ export {
 } from './otel/index.js';
 // For the service's spans: their last export takes a refused connection as final too.
 export type { AgentFactory } from './otel/sdk/index.js';
+// For the service's OTLP pushes, its metrics and its spans: the warning at start for a base
+// endpoint whose appended v1/metrics or v1/traces the exporter puts in its query or fragment.
 export {
+  appendedPathProblem,
   checkOtlpTlsFiles,
   exportTimeoutOverInterval,
   lastPushAgents,
   MIN_EXPORT_INTERVAL_MS,
   MissingSdkError,
+  type OtlpSignal,
   otlpExporterTimeout,
   otlpMetricExporter,
   type PeriodicTimes,

@@ -339,16 +339,29 @@ function parsing(url: string | undefined): string | undefined {
   return url?.trim() && URL.canParse(url) ? url : undefined;
 }
 
+/** A signal an OTLP/HTTP exporter pushes, by the name its variables and its path take. */
+export type OtlpSignal = 'metrics' | 'traces';
+
+/** The signal's own endpoint variable, used as given: OTEL_EXPORTER_OTLP_METRICS_ENDPOINT. */
+export function otlpSignalVariable(signal: OtlpSignal): string {
+  return `OTEL_EXPORTER_OTLP_${signal.toUpperCase()}_ENDPOINT`;
+}
+
 /**
- * The URL the OTLP/HTTP metric exporter pushes to when given none, by its own rules: the
- * metrics endpoint as written, else the base endpoint with `v1/metrics` appended after one
+ * The URL the OTLP/HTTP exporter of `signal` pushes to when given none, by its own rules: the
+ * signal's endpoint as written, else the base endpoint with `v1/<signal>` appended after one
  * slash, else localhost:4318 (a variable that does not parse counts as unset). The exporter
  * reads process.env; `env` is that in every caller.
  */
-export function otlpMetricsEndpoint(env: Env): string {
-  const specific = parsing(env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT);
+export function otlpSignalEndpoint(env: Env, signal: OtlpSignal): string {
+  const specific = parsing(env[otlpSignalVariable(signal)]);
   if (specific) return specific;
   const base = parsing(env.OTEL_EXPORTER_OTLP_ENDPOINT);
-  const appended = base && parsing(`${base.endsWith('/') ? base : `${base}/`}v1/metrics`);
-  return appended || 'http://localhost:4318/v1/metrics';
+  const appended = base && parsing(`${base.endsWith('/') ? base : `${base}/`}v1/${signal}`);
+  return appended || `http://localhost:4318/v1/${signal}`;
+}
+
+/** The URL the OTLP/HTTP metric exporter pushes to when given none (otlpSignalEndpoint). */
+export function otlpMetricsEndpoint(env: Env): string {
+  return otlpSignalEndpoint(env, 'metrics');
 }

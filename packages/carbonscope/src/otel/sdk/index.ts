@@ -4,7 +4,12 @@
 // would load the meter, the grid and the HTTP tracking with them.
 
 export { appendedPathProblem } from './appended-path.js';
-export { type AgentFactory, EXPORT_TIMED_OUT, otlpMetricsEndpoint } from './export-deadline.js';
+export {
+  type AgentFactory,
+  EXPORT_TIMED_OUT,
+  type OtlpSignal,
+  otlpMetricsEndpoint,
+} from './export-deadline.js';
 export {
   exportTimeoutOverInterval,
   MIN_EXPORT_INTERVAL_MS,
