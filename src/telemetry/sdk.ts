@@ -22,6 +22,7 @@ import * as sdkMetrics from '@opentelemetry/sdk-metrics';
 import { type IMetricReader, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import {
+  appendedPathProblem,
   envSecretsOf,
   histogramAggregationNote,
   installMaskingDiag,
@@ -158,6 +159,9 @@ async function otlpReader(
   // Its histograms are the library's, pushed with their own buckets whatever this asks.
   const aggregation = histogramAggregationNote(env);
   if (aggregation) logger.warn(aggregation);
+  // v1/metrics appended after the base endpoint's query or fragment: pushes to the wrong path.
+  const appended = appendedPathProblem(env, 'metrics');
+  if (appended) logger.warn(appended);
   // The SDK's handler of a failed push is silent without OTEL_LOG_LEVEL: say it in the log.
   const reporting = reportingPushFailures(exporter, env, logger);
   // The exporter retried a refused connection a second apart until the shutdown's grace was

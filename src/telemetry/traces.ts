@@ -3,6 +3,7 @@ import type { NodeSDKConfiguration } from '@opentelemetry/sdk-node';
 import type { BufferConfig, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import {
   type AgentFactory,
+  appendedPathProblem,
   LAST_PUSH_DEADLINE_MS,
   type Logger,
   lastPushAgents,
@@ -253,6 +254,10 @@ async function spanProcessor(name: string, otlp: SpanExporter, env: Env): Promis
 export async function traceSetup(env: Env, logger: Logger): Promise<TraceSetup> {
   const names = traceExporterNames(env);
   if (!names.includes('otlp')) return { sdk: {} };
+  // Over HTTP the exporter appends v1/traces to the base endpoint as written (gRPC has no path).
+  const appended =
+    otlpTraceProtocol(env) === 'grpc' ? undefined : appendedPathProblem(env, 'traces');
+  if (appended) logger.warn(appended);
   const otlp = await otlpSpanExporters(env, logger);
   if (names.length === 1) return { sdk: { traceExporter: otlp }, ending: otlp.ending };
   const processors = await Promise.all(names.map((name) => spanProcessor(name, otlp, env)));

@@ -337,6 +337,42 @@ describe("the app's telemetry, started with NodeSDK or its own meter provider", 
     expect(said[0]).to.include("carbonscope's histograms are pushed with explicit buckets");
   });
 
+  // The exporters append v1/metrics and v1/traces to OTEL_EXPORTER_OTLP_ENDPOINT as written:
+  // after a query (a collector's token) every push and span went to the path before it, the
+  // token ending in /v1/..., and the service said nothing (register's start does).
+  it("says once for each signal that its path lands in the base endpoint's query, never the query", async () => {
+    const appendedLines = async (env: Record<string, string>) => {
+      const { stdout, stderr } = await telemetryChildOutput(
+        // Nothing listens there; the test ends before the first push.
+        { OTEL_METRIC_EXPORT_INTERVAL: '60000', ...env },
+        'return 0;',
+        '{ otlpMetricsEnabled: true }',
+      );
+      return `${stdout}\n${stderr}`.split('\n').filter((line) => line.includes('appends v1/'));
+    };
+    const endpoint = 'http://127.0.0.1:9/otlp?token=QUERY-SECRET-7';
+    const said = await appendedLines({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint });
+    expect(said).to.have.length(2);
+    for (const signal of ['metrics', 'traces']) {
+      const lines = said.filter((line) => line.includes(`appends v1/${signal} after its query`));
+      expect(lines, signal).to.have.length(1);
+      expect(lines[0]).to.include(`set OTEL_EXPORTER_OTLP_${signal.toUpperCase()}_ENDPOINT`);
+    }
+    expect(said.join('\n')).not.to.include('QUERY-SECRET-7');
+    expect(said.join('\n')).not.to.include('/otlp');
+    // A plain endpoint, and each signal's own endpoint (used as given), say nothing.
+    expect(
+      await appendedLines({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9/otlp' }),
+    ).to.deep.equal([]);
+    const given = await appendedLines({
+      OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+      OTEL_EXPORTER_OTLP_METRICS_ENDPOINT:
+        'http://127.0.0.1:9/otlp/v1/metrics?token=QUERY-SECRET-7',
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://127.0.0.1:9/otlp/v1/traces?token=QUERY-SECRET-7',
+    });
+    expect(given).to.deep.equal([]);
+  });
+
   // The SDK refuses an export timeout over the interval, and the timeout's default (30 s) is
   // over a usual short interval: the service exited 1 at start with OTEL_METRIC_EXPORT_INTERVAL=5000.
   for (const [label, tracing] of [
