@@ -7,6 +7,7 @@ import {
   type CarbonscopeOptions,
   whenStopped,
 } from '../runtime/index.js';
+import { differingFields } from './differing-fields.js';
 import { bindToProvider, type ProviderBinder } from './provider-binding.js';
 import { ranBeforeStartText } from './ran-before-start.js';
 
@@ -200,7 +201,8 @@ async function forget(slot: Slot): Promise<void> {
  * under `--import carbonscope/register` was otherwise left believing them set. Nothing before
  * the first start, nor for options without a value, no option of carbonscope's, or the value
  * the running instance was given (each module starting it with the application's one
- * configuration, or the first start's own object again): those are in force.
+ * configuration, or the first start's own object again): those are in force. Settings are
+ * compared with the running instance's field by field, and the fields that differ are named.
  */
 export function warnIgnoredOptions(options: object, caller: string): void {
   const slot = holder[KEY];
@@ -209,16 +211,23 @@ export function warnIgnoredOptions(options: object, caller: string): void {
   const running = (slot.options ?? {}) as Readonly<Record<string, unknown>>;
   // Carbonscope's options only: spread from an application's configuration, its other keys
   // (any number, named anything) were never options, and the line stays bounded.
-  const given = Object.entries(options)
-    .filter(
-      ([key, value]) =>
-        value !== undefined && Object.hasOwn(CARBONSCOPE_OPTIONS, key) && value !== running[key],
-    )
-    .map(([key]) => key);
+  const given = Object.entries(options).filter(
+    ([key, value]) =>
+      value !== undefined && Object.hasOwn(CARBONSCOPE_OPTIONS, key) && value !== running[key],
+  );
   if (given.length === 0) return;
-  slot.warnedIgnored = true;
-  const text = ignoredText(caller, given, slot.starter ?? 'another copy of carbonscope');
-  slot.starting.then((cs) => cs.logger.warn(text)).catch(() => undefined);
+  const starter = slot.starter ?? 'another copy of carbonscope';
+  slot.starting
+    .then((cs) => {
+      // Read once started: the settings in force are the instance's, given or from its env.
+      const keys = given.flatMap(([key, value]) =>
+        key === 'settings' ? differingFields(value, cs.settings, key) : [key],
+      );
+      if (keys.length === 0 || slot.warnedIgnored) return;
+      slot.warnedIgnored = true;
+      cs.logger.warn(ignoredText(caller, keys, starter));
+    })
+    .catch(() => undefined);
 }
 
 function ignoredText(caller: string, keys: string[], starter: string): string {

@@ -94,6 +94,31 @@ describe('unknown option keys', () => {
     ]);
   });
 
+  // The warning named `settings`, the whole object, where one field of it differed: the reader
+  // was left to compare two objects of some forty fields. Settings of the running instance's
+  // values (a module that builds them again from the same variables) were warned of too.
+  it('settings given to a running instance name the fields that differ, none where all agree', async () => {
+    const { logger, lines } = memoryLogger();
+    await start({ env: ENV, logger });
+    const running = loadSettings(ENV);
+    await start({ settings: loadSettings(ENV) });
+    await start({ settings: { ...running, energy: { ...running.energy } } });
+    await start({
+      settings: {
+        ...running,
+        grid: { ...running.grid, zone: 'FR', share: 'process' },
+        energy: {
+          ...running.energy,
+          pue: 1.5,
+          exporter: { ...running.energy.exporter, timeoutMs: 9000 },
+        },
+      },
+    });
+    expect(warnings(lines)).to.deep.equal([
+      'start(): carbonscope is already running (started by start()), so the options settings.grid.zone, settings.grid.share, settings.energy.pue, settings.energy.exporter.timeoutMs are ignored; give them to the first start, or stop() it and start it again with them',
+    ]);
+  });
+
   it('EmissionsTracker on a running instance says so, naming itself', async () => {
     const { logger, lines } = memoryLogger();
     await start({ env: ENV, logger });
@@ -110,7 +135,10 @@ describe('unknown option keys', () => {
   it('CarbonscopeInstrumentation on a running instance says so, once, not at a re-enable', async () => {
     const { logger, lines } = memoryLogger();
     await start({ env: ENV, logger });
-    const instrumentation = new CarbonscopeInstrumentation({ settings: loadSettings(ENV) });
+    const settings = loadSettings(ENV);
+    const instrumentation = new CarbonscopeInstrumentation({
+      settings: { ...settings, energy: { ...settings.energy, pue: 1.4 } },
+    });
     try {
       await instrumentation.ready();
       instrumentation.disable();
@@ -120,7 +148,7 @@ describe('unknown option keys', () => {
       instrumentation.disable();
     }
     expect(warnings(lines)).to.deep.equal([
-      'CarbonscopeInstrumentation: carbonscope is already running (started by start()), so the options settings are ignored; give them to the first start, or stop() it and start it again with them',
+      'CarbonscopeInstrumentation: carbonscope is already running (started by start()), so the options settings.energy.pue are ignored; give them to the first start, or stop() it and start it again with them',
     ]);
   });
 

@@ -81,8 +81,10 @@ describe('two copies of carbonscope in one process', () => {
 
   it("new CarbonscopeInstrumentation(config) beside an older copy's instance: one warning naming what it ignores", async () => {
     const { lines } = await startedByAnOlderCopy();
+    const settings = testConfig(ENV);
     const instrumentation = new CarbonscopeInstrumentation({
-      settings: testConfig(ENV),
+      // Settings are compared field by field: the one that differs is named.
+      settings: { ...settings, energy: { ...settings.energy, pue: 1.7 } },
       logger: memoryLogger().logger,
       enabled: false,
     });
@@ -93,7 +95,7 @@ describe('two copies of carbonscope in one process', () => {
       instrumentation.disable();
     }
     expect(warnings(lines)).to.deep.equal([
-      'CarbonscopeInstrumentation: carbonscope is already running (started by another copy of carbonscope), so the options settings, logger are ignored; give them to the first start, or stop() it and start it again with them',
+      'CarbonscopeInstrumentation: carbonscope is already running (started by another copy of carbonscope), so the options settings.energy.pue, logger are ignored; give them to the first start, or stop() it and start it again with them',
     ]);
   });
 
