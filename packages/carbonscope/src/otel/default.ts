@@ -208,12 +208,14 @@ export function warnIgnoredOptions(options: object, caller: string): void {
   const slot = holder[KEY];
   if (!slot || slot.warnedIgnored || slot.options === options) return;
   // An older copy's slot keeps no options: every option given is then news.
-  const running = (slot.options ?? {}) as Readonly<Record<string, unknown>>;
+  const running = slot.options as Readonly<Record<string, unknown>> | undefined;
   // Carbonscope's options only: spread from an application's configuration, its other keys
   // (any number, named anything) were never options, and the line stays bounded.
   const given = Object.entries(options).filter(
     ([key, value]) =>
-      value !== undefined && Object.hasOwn(CARBONSCOPE_OPTIONS, key) && value !== running[key],
+      value !== undefined &&
+      Object.hasOwn(CARBONSCOPE_OPTIONS, key) &&
+      value !== inForce(running, key),
   );
   if (given.length === 0) return;
   const starter = slot.starter ?? 'another copy of carbonscope';
@@ -228,6 +230,15 @@ export function warnIgnoredOptions(options: object, caller: string): void {
       cs.logger.warn(ignoredText(caller, keys, starter));
     })
     .catch(() => undefined);
+}
+
+/**
+ * The running instance's option `key`: given, or for `env` the process.env it read then.
+ * Unknown (undefined) where an older copy made the slot.
+ */
+function inForce(running: Readonly<Record<string, unknown>> | undefined, key: string): unknown {
+  if (!running) return undefined;
+  return key === 'env' ? (running.env ?? process.env) : running[key];
 }
 
 function ignoredText(caller: string, keys: string[], starter: string): string {

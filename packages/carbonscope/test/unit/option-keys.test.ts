@@ -119,6 +119,19 @@ describe('unknown option keys', () => {
     ]);
   });
 
+  // An instance started with no env reads process.env: a start({ env: process.env }) beside it
+  // (a module that passes it explicitly) was told its env was ignored, and that one warning an
+  // instance gives hid a later one that mattered.
+  it('env: process.env beside an instance started without env is the env in force', async () => {
+    const { logger, lines } = memoryLogger();
+    await start({ settings: loadSettings(ENV), logger });
+    await start({ env: process.env });
+    await start({ env: { ...ENV }, select: {} });
+    expect(warnings(lines)).to.deep.equal([
+      'start(): carbonscope is already running (started by start()), so the options env, select are ignored; give them to the first start, or stop() it and start it again with them',
+    ]);
+  });
+
   it('EmissionsTracker on a running instance says so, naming itself', async () => {
     const { logger, lines } = memoryLogger();
     await start({ env: ENV, logger });
