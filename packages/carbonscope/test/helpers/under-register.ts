@@ -11,6 +11,15 @@ import { childEnv } from './child-env.js';
  */
 const CHILD_LIMIT_MS = 60_000;
 
+/** A run of an ESM script in a child Node process; what it printed, once it ended. */
+type ScriptRun = (
+  script: string,
+  env?: Record<string, string>,
+  cwd?: string,
+  limitMs?: number,
+  nodeFlags?: readonly string[],
+) => Promise<{ stdout: string; stderr: string }>;
+
 /**
  * Runs an ESM `script` in a process preloaded with register, from the library's folder (where the
  * frameworks under test resolve) unless `cwd` names another, on the estimate source with no
@@ -18,36 +27,32 @@ const CHILD_LIMIT_MS = 60_000;
  * long is stuck, and a stuck one may not end on SIGTERM) and the call fails with `killed: true`.
  * `nodeFlags` go on Node's command line before the preload (`--cpu-prof`).
  */
-export async function underRegister(
-  script: string,
-  env: Record<string, string> = {},
-  cwd: string = libraryRoot,
-  limitMs: number = CHILD_LIMIT_MS,
-  nodeFlags: readonly string[] = [],
-): Promise<{ stdout: string; stderr: string }> {
-  return promisify(execFile)(
-    process.execPath,
-    [
-      ...nodeFlags,
-      '--import',
-      join(libraryRoot, 'dist/src/register.js'),
-      '--input-type=module',
-      '-e',
-      script,
-    ],
-    {
-      cwd,
-      timeout: limitMs,
-      killSignal: 'SIGKILL',
-      env: childEnv({
-        ENERGY_SOURCE: 'estimate',
-        CARBON_INTENSITY: '300',
-        OTEL_METRICS_EXPORTER: 'none',
-        ...env,
-      }),
-    },
-  );
-}
+export const underRegister: ScriptRun = (script, env, cwd, limitMs, nodeFlags = []) =>
+  underNode(script, env, cwd, limitMs, [
+    ...nodeFlags,
+    '--import',
+    join(libraryRoot, 'dist/src/register.js'),
+  ]);
+
+/** underRegister's process with no preload: an application that starts carbonscope itself. */
+export const underNode: ScriptRun = (
+  script,
+  env = {},
+  cwd = libraryRoot,
+  limitMs = CHILD_LIMIT_MS,
+  nodeFlags = [],
+) =>
+  promisify(execFile)(process.execPath, [...nodeFlags, '--input-type=module', '-e', script], {
+    cwd,
+    timeout: limitMs,
+    killSignal: 'SIGKILL',
+    env: childEnv({
+      ENERGY_SOURCE: 'estimate',
+      CARBON_INTENSITY: '300',
+      OTEL_METRICS_EXPORTER: 'none',
+      ...env,
+    }),
+  });
 
 /** The line of `stderr` that holds `text`: the whole stderr where none does, for a failure's text. */
 export function lineWith(stderr: string, text: string): string {
