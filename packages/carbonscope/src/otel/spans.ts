@@ -1,10 +1,13 @@
 import { context, createContextKey, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import type { OperationContext, OperationKind } from '../energy/index.js';
+import { messageOf } from '../thrown-text.js';
 import { VERSION } from '../version.js';
 import { SCOPE_NAME } from './attach.js';
+import { startedDefault } from './default.js';
 import { OperationSpan } from './operation-span.js';
 import { RequestSpan } from './request-span.js';
 import { SpanRelease } from './span-release.js';
+import { TracerShutdownWatch } from './tracer-shutdown.js';
 
 export { annotateSpan, SPAN_ATTRIBUTES } from './span-attributes.js';
 
@@ -13,11 +16,34 @@ const held = new SpanRelease();
 
 /**
  * Ends at once every span of a settled operation still paced (see SpanRelease): at stop, before
- * the SDK shuts down. Carbonscope.stop() calls it when given as `releaseContexts`.
+ * the SDK shuts down. Carbonscope.stop() calls it when given as `releaseContexts`; the registered
+ * tracer provider's shutdown() runs it too (settleBeforeTracerShutdown).
  */
 export function releaseHeldSpans(): void {
   held.releaseAll();
 }
+
+/**
+ * Runs as the registered tracer provider's shutdown() begins (NodeSDK's shutdown() before
+ * carbonscope's stop(), or without it): the operations ended since the last sample are settled
+ * by one, which the meter provider's last collection would take too late for their spans; then
+ * every span still paced is ended. The process's Carbonscope (register's, the instrumentation's)
+ * is the one whose spans this module holds; one wired by hand has its paced spans ended, its
+ * unsettled ones waiting for its stop().
+ */
+function settleBeforeTracerShutdown(): void {
+  const cs = startedDefault();
+  try {
+    // Another copy of the package may have made it, without this method.
+    if (typeof cs?.settleEnded === 'function') cs.settleEnded();
+  } catch (err) {
+    cs?.logger.warn(`could not settle the last operations for their spans: ${messageOf(err)}`);
+  } finally {
+    held.releaseAll();
+  }
+}
+
+const tracerShutdown = new TracerShutdownWatch(settleBeforeTracerShutdown);
 
 /**
  * Spans a request's figures go on: weak, a span is let go with its request. Its `add` is the
@@ -56,6 +82,7 @@ export function contextPropagates(): boolean {
 export function captureSpan(operation: string, kind: OperationKind): OperationContext | undefined {
   const active = trace.getActiveSpan();
   if (!active?.isRecording()) return undefined;
+  tracerShutdown.look();
   if (kind === 'request') {
     // One request per span: an HTTP/2 answer is captured where it is sent, and a batch of
     // them sent in one span (or a server listening inside one) had each request set its

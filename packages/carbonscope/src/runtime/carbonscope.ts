@@ -683,9 +683,19 @@ export class Carbonscope implements OperationTracker {
   settleForCollection(): void {
     // First, on the stack of the scrape that collects (if one does): its request never counts.
     this.requests?.leaveOutScrape();
+    if (!this.settleEnded()) this.settleNow();
+  }
+
+  /**
+   * Takes a sample now where operations ended since the last one, whatever its age: they are
+   * settled (their spans given their figures and ended). Whether it sampled. For the
+   * application's tracer provider as it shuts down, which takes no span ended after.
+   */
+  settleEnded(): boolean {
     const { meter } = this;
-    if (meter.sampling && this.tracker.pending > 0) meter.sampleNow();
-    else this.settleNow();
+    if (!meter.sampling || this.tracker.pending === 0) return false;
+    meter.sampleNow();
+    return true;
   }
 
   /**
