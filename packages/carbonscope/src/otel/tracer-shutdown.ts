@@ -18,7 +18,7 @@ export class TracerShutdownWatch {
   /** The registered provider last looked at. */
   private seen: object | undefined;
 
-  /** `before` must not throw: the application's shutdown goes on after it. */
+  /** `before` runs first; what it throws is dropped, and the application's shutdown goes on. */
   constructor(private readonly before: () => void) {}
 
   /** Wraps the registered provider's shutdown, unless it was before. */
@@ -44,7 +44,12 @@ function runFirst(provider: object, before: () => void): void {
   if (typeof shutdown !== 'function') return;
   try {
     target.shutdown = function shutdownAfterCarbonscope(this: unknown, ...args: unknown[]) {
-      before();
+      try {
+        before();
+      } catch {
+        // A span processor's onEnd that throws (the SDK's MultiSpanProcessor lets it through)
+        // must not keep the provider from shutting down, nor throw out of the application's.
+      }
       return shutdown.apply(this, args);
     };
   } catch {

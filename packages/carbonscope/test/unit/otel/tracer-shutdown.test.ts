@@ -63,4 +63,25 @@ describe('TracerShutdownWatch', () => {
     await frozen.shutdown();
     expect(calls).to.deep.equal(['frozen shut down']);
   });
+
+  it('a sealed SDK provider (shutdown on its prototype): no throw, and its own', async () => {
+    const sealed = Object.seal(new BasicTracerProvider());
+    trace.setGlobalTracerProvider(sealed);
+    let settled = 0;
+    expect(() => new TracerShutdownWatch(() => settled++).look()).not.to.throw();
+    expect(Object.hasOwn(sealed, 'shutdown')).to.equal(false);
+    await sealed.shutdown();
+    expect(settled).to.equal(0);
+  });
+
+  it("a function that throws: the provider's own shutdown still runs, and nothing is thrown", async () => {
+    const calls: string[] = [];
+    const registered = provider(calls, 'sdk');
+    trace.setGlobalTracerProvider(registered);
+    new TracerShutdownWatch(() => {
+      throw new Error("a span processor's onEnd");
+    }).look();
+    await registered.shutdown();
+    expect(calls).to.deep.equal(['sdk shut down']);
+  });
 });
