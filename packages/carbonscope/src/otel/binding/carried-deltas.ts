@@ -1,0 +1,133 @@
+import {
+  type ExportResult,
+  failureOf,
+  type PushMetricExporter,
+  type ResourceMetrics,
+} from '../sdk/index.js';
+
+/**
+ * The most delta points kept from failed pushes to send again: about 40 pushes of register's
+ * own metrics with a few hundred series, a few MB at most. Past it the oldest go first.
+ */
+export const CARRIED_POINTS_MAX = 10_000;
+
+/** AggregationTemporality.DELTA and DataPointType.GAUGE of @opentelemetry/sdk-metrics (2.x, 3.x). */
+const DELTA = 0;
+const GAUGE = 2;
+
+type ScopeMetrics = ResourceMetrics['scopeMetrics'][number];
+type Metric = ScopeMetrics['metrics'][number];
+
+/** One metric's delta points a failed push carried, under its scope. */
+interface Kept {
+  scope: ScopeMetrics['scope'];
+  metric: Metric;
+}
+
+/**
+ * A push the collector refused as malformed (HTTP 400): the same data would be refused again, so
+ * it is not kept to send again (OTLP/HTTP: 400 is not retryable).
+ */
+export function refusedAsMalformed(result: ExportResult): boolean {
+  if (failureOf(result) === undefined) return false;
+  const code = (result.error as { code?: unknown } | undefined)?.code;
+  return code === 400;
+}
+
+/** The delta sums and histograms of `metrics`: gauges are current values, cumulative go again. */
+function deltasOf(metrics: ResourceMetrics): Kept[] {
+  const kept: Kept[] = [];
+  for (const { scope, metrics: list } of metrics.scopeMetrics) {
+    for (const metric of list) {
+      const delta = metric.aggregationTemporality === DELTA && metric.dataPointType !== GAUGE;
+      if (delta && metric.dataPoints.length > 0) kept.push({ scope, metric });
+    }
+  }
+  return kept;
+}
+
+/** `metrics` with the kept points first (older), each run of one scope as one ScopeMetrics. */
+function withCarried(metrics: ResourceMetrics, carried: readonly Kept[]): ResourceMetrics {
+  const scopes: ScopeMetrics[] = [];
+  for (const { scope, metric } of carried) {
+    const last = scopes.at(-1);
+    if (last?.scope === scope) last.metrics.push(metric);
+    else scopes.push({ scope, metrics: [metric] });
+  }
+  return { ...metrics, scopeMetrics: [...scopes, ...metrics.scopeMetrics] };
+}
+
+const pointsOf = (kept: readonly Kept[]) =>
+  kept.reduce((n, k) => n + k.metric.dataPoints.length, 0);
+
+/**
+ * `exporter`, the delta points of a push that failed sent again with the next export (the last
+ * one at the stop included): the SDK hands a delta point over once, so a push refused by a
+ * collector that is down (after the exporter's retries), timed out or not connected lost them
+ * for good. Each point keeps its own start and end, so beside the next interval's it is valid
+ * OTLP, and the collector adds it up as it would have. Taken out when a push carries them:
+ * never sent twice once a push got through, nor by two pushes at once; given back, older first,
+ * where that push fails too. Not kept where the collector refused the push as malformed
+ * (refusedAsMalformed). At most `maxPoints` are kept, the oldest dropped past it: `warn` says
+ * so once an outage, and the total when pushes get through again where more went since.
+ * A push that timed out may have arrived all the same: its points then count twice.
+ */
+export function carryingFailedDeltas(
+  exporter: PushMetricExporter,
+  warn: (text: string) => void,
+  maxPoints = CARRIED_POINTS_MAX,
+): PushMetricExporter {
+  let kept: Kept[] = [];
+  let keptPoints = 0;
+  /** Points the cap dropped in this outage, and how many of them a line told. */
+  let dropped = 0;
+  let told = 0;
+
+  const keep = (again: Kept[]) => {
+    kept = [...again, ...kept];
+    keptPoints += pointsOf(again);
+    let over = 0;
+    while (keptPoints > maxPoints && kept.length > 0) {
+      const [oldest] = kept.splice(0, 1);
+      const points = oldest?.metric.dataPoints.length ?? 0;
+      keptPoints -= points;
+      over += points;
+    }
+    if (over === 0) return;
+    dropped += over;
+    if (told > 0) return;
+    told = dropped;
+    warn(
+      `dropped ${over} delta data points that failed pushes carried, the oldest: over the ${maxPoints} kept to send again`,
+    );
+  };
+
+  const succeeded = () => {
+    if (dropped > told) {
+      warn(
+        `dropped ${dropped} delta data points in all while pushes failed (over the ${maxPoints} kept to send again)`,
+      );
+    }
+    dropped = 0;
+    told = 0;
+  };
+
+  return {
+    export: (metrics, done) => {
+      const carried = kept;
+      kept = [];
+      keptPoints = 0;
+      const sent = carried.length > 0 ? withCarried(metrics, carried) : metrics;
+      exporter.export(sent, (result) => {
+        if (failureOf(result) === undefined) succeeded();
+        else if (!refusedAsMalformed(result)) keep([...carried, ...deltasOf(metrics)]);
+        done(result);
+      });
+    },
+    forceFlush: () => exporter.forceFlush(),
+    shutdown: () => exporter.shutdown(),
+    // The reader takes the exporter's choices (OTLP's temporality preference) when it has them.
+    selectAggregationTemporality: exporter.selectAggregationTemporality?.bind(exporter),
+    selectAggregation: exporter.selectAggregation?.bind(exporter),
+  };
+}
