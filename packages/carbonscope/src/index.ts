@@ -262,6 +262,7 @@ export {
   // For the service's OTLP reader: its push at shutdown bounded as register's is.
   LAST_PUSH_DEADLINE_MS,
   type LastPush,
+  otlpCarrying,
   otlpLastPush,
   PrometheusText,
   type PrometheusTextOptions,

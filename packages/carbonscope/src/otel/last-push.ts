@@ -5,6 +5,7 @@ import { urlSecrets, withoutCredentials } from '../url-credentials.js';
 import type { ReportingExporter } from './binding/index.js';
 import {
   alignedDeltaStarts,
+  carryingFailedDeltas,
   countsOf,
   droppedText,
   type ExportCounts,
@@ -66,7 +67,8 @@ export interface LastPush {
  *
  * What does not get through is said in one line, with how much: under cumulative temporality
  * (OTLP's default) the collector lacks what was counted since the last push that got through,
- * under delta what was since the push before (droppedText). A push already under way when the
+ * under delta what was since the push before, or since the last that got through where failed
+ * pushes' delta points are carried (droppedText). A push already under way when the
  * stop comes is the SDK's to await: where it outlasts the deadline the line is told then, but
  * its socket or its retry keeps the process up to its own timeout; where it ends sooner, the
  * last push behind it has its deadline from its own start (the stop then waits twice the
@@ -103,7 +105,7 @@ export async function lastPushWithin(
     told = true;
     const why = redactSecrets(reason, secrets);
     logger.warn(
-      `could not push the last metrics to ${shown} within ${deadlineMs / 1000} s: ${why}; ${droppedText(counts, temporality.value)}`,
+      `could not push the last metrics to ${shown} within ${deadlineMs / 1000} s: ${why}; ${droppedText(counts, temporality.value, periodic.carries)}`,
     );
   };
 
@@ -183,4 +185,19 @@ export async function otlpLastPush(
   const last = await lastPushWithin(periodic, make, target, logger, timeoutMs, secrets, tls);
   // Around both the periodic pushes and the last: its points go on from theirs.
   return { ...last, exporter: alignedDeltaStarts(last.exporter) };
+}
+
+/**
+ * `exporter` (the reader's, around otlpLastPush's and whatever counts what it pushed), a failed
+ * push's delta points sent again with the next export, the last one included
+ * (carryingFailedDeltas); what its cap drops is told in the OTLP pushes' words. The
+ * ReportingExporter inside says so where it was made with `carries`.
+ */
+export function otlpCarrying(
+  exporter: PushMetricExporter,
+  env: Env,
+  logger: Pick<Logger, 'warn'>,
+): PushMetricExporter {
+  const shown = withoutCredentials(otlpMetricsEndpoint(env));
+  return carryingFailedDeltas(exporter, (text) => logger.warn(`metrics for ${shown}: ${text}`));
 }

@@ -61,22 +61,28 @@ export class SeenTemporality {
 
 /**
  * What a failed push that a next export follows leaves: under cumulative temporality nothing
- * (the next push carries the totals), under delta what it carried, for good.
+ * (the next push carries the totals); under delta what it carried, unless `carried`
+ * (carryingFailedDeltas sends it again with the next export), and even then where the collector
+ * refused it as malformed (`malformed`: sent again it would be refused again).
  */
-export function retryText(temporality: Temporality): string {
-  switch (temporality) {
-    case 'cumulative':
-      return 'the next export tries again';
-    case 'delta':
-      return 'what each failed push carried is lost (delta temporality)';
-    case 'mixed':
-      return 'what each failed push carried of its delta metrics is lost, the next export carries the others again';
+export function retryText(temporality: Temporality, carried = false, malformed = false): string {
+  if (temporality === 'cumulative') return 'the next export tries again';
+  const of = temporality === 'mixed' ? ' of its delta metrics' : '';
+  if (carried && malformed) {
+    return `what each push refused as malformed carried${of} is lost: it is not sent again`;
   }
+  if (carried) return 'the next export carries what each failed push carried again';
+  return temporality === 'delta'
+    ? 'what each failed push carried is lost (delta temporality)'
+    : 'what each failed push carried of its delta metrics is lost, the next export carries the others again';
 }
 
-/** Since when a last push that fails leaves the collector without what was counted. */
-function sinceText(temporality: Temporality): string {
-  switch (temporality) {
+/**
+ * Since when a last push that fails leaves the collector without what was counted: where failed
+ * pushes' delta points are `carried`, the last push carries them too, as a cumulative one would.
+ */
+function sinceText(temporality: Temporality, carried: boolean): string {
+  switch (carried ? 'cumulative' : temporality) {
     case 'cumulative':
       // A cumulative push carries the totals: all since the last one the collector took.
       return 'since the last push that got through';
@@ -92,8 +98,9 @@ function sinceText(temporality: Temporality): string {
 export function droppedText(
   counts: ExportCounts | undefined,
   temporality: Temporality = 'cumulative',
+  carried = false,
 ): string {
-  const since = sinceText(temporality);
+  const since = sinceText(temporality, carried);
   return counts
     ? `dropped ${counts.points} data points of ${counts.metrics} metrics (what was counted ${since})`
     : `dropped what was counted ${since}`;

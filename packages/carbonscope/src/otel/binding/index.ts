@@ -11,6 +11,7 @@ export {
   type Recorder,
   type SettledFigures,
 } from './bind-metrics.js';
+export { CARRIED_POINTS_MAX, carryingFailedDeltas, refusedAsMalformed } from './carried-deltas.js';
 export { checkSwitch } from './config-checks.js';
 export {
   currentGaugeTemporality,

@@ -10,6 +10,7 @@ import {
   otlpTlsVariables,
   type PushMetricExporter,
 } from '../sdk/index.js';
+import { refusedAsMalformed } from './carried-deltas.js';
 import {
   countsOf,
   droppedText,
@@ -34,6 +35,8 @@ export interface ReportingExporter extends PushMetricExporter {
    * CLI's last push).
    */
   ending(tellsLast: boolean): void;
+  /** Whether a carryingFailedDeltas around it sends a failed push's delta points again. */
+  readonly carries: boolean;
 }
 
 /** Where the end of the process stands: whether the last push is told here, and was. */
@@ -52,7 +55,9 @@ interface End {
  * collector that takes some pushes and refuses others (failures within FLAP_WINDOW_MS of a
  * recovery) is told as flapping, with counts, at most once a window, and steady again once a window
  * passed with none failing (FailureRun). Under delta temporality a failed push's figures are lost,
- * not carried by the next push, and the line says so (SeenTemporality). Once the process's end
+ * not carried by the next push, and the line says so (SeenTemporality); unless `carries` (the
+ * caller put carryingFailedDeltas around it): the line then says the next export carries them,
+ * and lost only for a push refused as malformed (HTTP 400), not sent again. Once the process's end
  * began (`ending`), a failure says what is dropped instead, or nothing (see
  * ReportingExporter.ending). The URL's user, password and secret parameters' values
  * (url-credentials.ts) are never shown, nor `others` (the headers' tokens), which a refusing proxy
@@ -66,6 +71,7 @@ export function reportingFailures(
   now: () => number = () => performance.now(),
   others: readonly string[] = [],
   tls?: TlsVariables,
+  carries = false,
 ): ReportingExporter {
   const shown = withoutCredentials(target);
   // In each form a reason may write them: escaped in an echoed JSON body, percent-encoded.
@@ -84,13 +90,13 @@ export function reportingFailures(
     }
   };
 
-  const failedWhileRunning = (failure: string) => {
+  const failedWhileRunning = (failure: string, malformed: boolean) => {
     const news = run.failed(failure, now());
     if (news === undefined) return;
     const reason = redactSecrets(failure, secrets);
     const flapping = news === 'flapping' ? ` on and off, ${tallyText(run.tally, 'pushes')}` : '';
     logger.warn(
-      `could not push metrics to ${shown}${flapping}: ${reason}; ${retryText(temporality.value)}`,
+      `could not push metrics to ${shown}${flapping}: ${reason}; ${retryText(temporality.value, carries, malformed)}`,
     );
   };
 
@@ -98,17 +104,22 @@ export function reportingFailures(
    * A failure at the end, of the last push (`last`: begun after the end began, with its counts
    * where this tells it) or of the push under way.
    */
-  const failedAtEnd = (failure: string, last: { counts?: ExportCounts } | undefined) => {
-    // Under delta the last push does not carry what the push under way did.
-    if (last === undefined && temporality.value !== 'cumulative') {
-      failedWhileRunning(failure);
+  const failedAtEnd = (
+    failure: string,
+    malformed: boolean,
+    last: { counts?: ExportCounts } | undefined,
+  ) => {
+    // Under delta the last push does not carry what the push under way did, unless `carries`.
+    const carried = carries && !malformed;
+    if (last === undefined && temporality.value !== 'cumulative' && !carried) {
+      failedWhileRunning(failure, malformed);
       return;
     }
     run.failed(failure, now());
     if (!end?.tellsLast || end.told || last?.counts === undefined) return;
     end.told = true;
     const reason = redactSecrets(failure, secrets);
-    const dropped = droppedText(last.counts, temporality.value);
+    const dropped = droppedText(last.counts, temporality.value, carries);
     logger.warn(`could not push the last metrics to ${shown}: ${reason}; ${dropped}`);
   };
 
@@ -120,9 +131,10 @@ export function reportingFailures(
       const counts = end?.tellsLast ? countsOf(metrics) : undefined;
       exporter.export(metrics, (result) => {
         const failure = failureOf(result, secrets, tls);
+        const malformed = refusedAsMalformed(result);
         if (failure === undefined) succeeded();
-        else if (end === undefined) failedWhileRunning(failure);
-        else failedAtEnd(failure, begunAtEnd ? { counts } : undefined);
+        else if (end === undefined) failedWhileRunning(failure, malformed);
+        else failedAtEnd(failure, malformed, begunAtEnd ? { counts } : undefined);
         done(result);
       });
     },
@@ -137,20 +149,23 @@ export function reportingFailures(
     ending(tellsLast) {
       end ??= { tellsLast, told: false };
     },
+    carries,
   };
 }
 
 /**
  * reportingFailures for an OTLP exporter made from the standard variables (`register`, an
- * application's own telemetry): the target is the one the exporter pushes to.
+ * application's own telemetry): the target is the one the exporter pushes to. `carries`: the
+ * caller puts carryingFailedDeltas around the reader's exporter.
  */
 export function reportingPushFailures(
   exporter: PushMetricExporter,
   env: Env,
   logger: Logger,
+  carries = false,
 ): ReportingExporter {
   const now = () => performance.now();
   const target = otlpMetricsEndpoint(env);
   const tls = otlpTlsVariables(env, 'METRICS');
-  return reportingFailures(exporter, target, logger, now, otlpSecretsOf(env), tls);
+  return reportingFailures(exporter, target, logger, now, otlpSecretsOf(env), tls, carries);
 }

@@ -47,6 +47,7 @@ function fakeExporter(result: ExportResult | undefined, lastFailed = false) {
     shutdown: async () => undefined,
     lastFailed,
     ending: () => undefined,
+    carries: false,
   };
   return { exporter, exported };
 }

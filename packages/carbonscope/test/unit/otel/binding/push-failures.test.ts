@@ -165,6 +165,79 @@ describe('otel: a failing OTLP push under delta temporality', () => {
   });
 });
 
+describe('otel: a failing delta push whose points the next export carries (carries)', () => {
+  const malformed: ExportResult = {
+    code: 1,
+    error: Object.assign(new Error('Bad Request'), { code: 400 }),
+  };
+
+  /** The lines for `results`, each the answer to one push of `batch`, then `ending`'s. */
+  function linesFor(batch: never, results: ExportResult[], atEnd?: ExportResult): string[] {
+    const lines: string[] = [];
+    const exporter = reportingFailures(
+      scriptedExporter(atEnd ? [...results, atEnd] : [...results]),
+      'http://collector:4318/v1/metrics',
+      recordingLogger(lines),
+      () => 0,
+      [],
+      undefined,
+      true,
+    );
+    for (const _ of results) exporter.export(batch, () => undefined);
+    if (atEnd) {
+      exporter.ending(true);
+      exporter.export(batch, () => undefined);
+    }
+    return lines.map((l) => l.split('; ').slice(1).join('; '));
+  }
+
+  it('says the next export carries them, not that they are lost', () => {
+    expect(linesFor(DELTA_EXPORT, [refused])).to.deep.equal([
+      'the next export carries what each failed push carried again',
+    ]);
+    expect(linesFor(MIXED_EXPORT, [refused])).to.deep.equal([
+      'the next export carries what each failed push carried again',
+    ]);
+  });
+
+  it('says lost where the collector refused them as malformed (HTTP 400): not sent again', () => {
+    expect(linesFor(DELTA_EXPORT, [malformed])).to.deep.equal([
+      'what each push refused as malformed carried is lost: it is not sent again',
+    ]);
+    expect(linesFor(MIXED_EXPORT, [malformed])).to.deep.equal([
+      'what each push refused as malformed carried of its delta metrics is lost: it is not sent again',
+    ]);
+    expect(
+      linesFor(exportOf({ aggregationTemporality: CUMULATIVE, dataPointType: SUM }), [malformed]),
+    ).to.deep.equal(['the next export tries again']);
+  });
+
+  it('says a last push that fails dropped what was counted since the last push that got through', () => {
+    const [line] = linesFor(DELTA_EXPORT, [], refused);
+    expect(line).to.equal(
+      'dropped 2 data points of 2 metrics (what was counted since the last push that got through)',
+    );
+  });
+
+  it('tells no push under way that fails at the end: the last push carries it', () => {
+    const lines: string[] = [];
+    const pending: Array<(result: ExportResult) => void> = [];
+    const exporter = reportingFailures(
+      { ...scriptedExporter([]), export: (_metrics, done) => pending.push(done) },
+      'http://collector:4318/v1/metrics',
+      recordingLogger(lines),
+      () => 0,
+      [],
+      undefined,
+      true,
+    );
+    exporter.export(DELTA_EXPORT, () => undefined);
+    exporter.ending(false);
+    pending.shift()?.(refused);
+    expect(lines).to.deep.equal([]);
+  });
+});
+
 describe('otel: a push that fails at the end of the process', () => {
   /** Three data points of two metrics. */
   const batch = {
