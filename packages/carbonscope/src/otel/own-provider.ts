@@ -32,7 +32,7 @@ import {
 } from './cluster-exposition.js';
 import { acceptsGzip, gzipExposition } from './exposition-encoding.js';
 import { histogramAggregationNote } from './histogram-aggregation.js';
-import { type LastPush, otlpLastPush } from './last-push.js';
+import { type LastPush, otlpCarrying, otlpLastPush } from './last-push.js';
 import { oneLine } from './one-line.js';
 import { PrometheusText } from './prometheus-text.js';
 import { PushMarks } from './push-marks.js';
@@ -296,8 +296,10 @@ async function readerFor(exporter: string, ctx: ReaderContext): Promise<Reader |
   // where something was counted after the last push that arrived.
   const periodic = (inner: PushMetricExporter, times: PeriodicTimes, collected: boolean) => {
     const marked = marks.pushing(collected ? pushed.recording(inner) : inner);
+    const gate = gated(marked.exporter, open);
     const reader = new sdk.PeriodicExportingMetricReader({
-      exporter: gated(marked.exporter, open),
+      // Outside what counts the pushes: a push that carries a failed one's points counts them.
+      exporter: collected ? otlpCarrying(gate, env, logger) : gate,
       metricProducers: [histograms.producer(inner)],
       exportIntervalMillis: times.exportIntervalMillis,
       exportTimeoutMillis: times.exportTimeoutMillis,
@@ -347,7 +349,7 @@ async function readerFor(exporter: string, ctx: ReaderContext): Promise<Reader |
       const exporterTimeout = otlpExporterTimeout(env, times.exportTimeoutMillis);
       const what = 'OTEL_METRICS_EXPORTER=otlp';
       const make = (ms: number) => otlpMetricExporter(env, what, undefined, ms);
-      const reporting = reportingPushFailures(await make(exporterTimeout), env, logger);
+      const reporting = reportingPushFailures(await make(exporterTimeout), env, logger, true);
       const last = await otlpLastPush(env, what, reporting, logger, exporterTimeout);
       lastPushes.push(last);
       return periodic(last.exporter, times, true);

@@ -12,6 +12,7 @@ import {
   metricsOf,
   OTLP_DELTA,
   type OtlpMetricsRequest,
+  type OtlpPush,
   type OtlpReceiver,
   otlpReceiver,
   stringAttribute,
@@ -554,26 +555,134 @@ describe('register: a failing push is one warning, a recovery one line', functio
   });
 });
 
+/** Each operation's count over `pushes`, every metric of the name (a push may carry two). */
+function operationCounts(pushes: readonly OtlpPush[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const push of pushes) {
+    for (const metric of metricsOf(push.body)) {
+      if (metric.name !== METRICS.operationEnergy.name) continue;
+      for (const point of metric.histogram?.dataPoints ?? []) {
+        const operation = stringAttribute(point.attributes, 'carbonscope.operation') ?? '';
+        counts[operation] = (counts[operation] ?? 0) + point.count;
+      }
+    }
+  }
+  return counts;
+}
+
+/**
+ * Where the delta points of sum `name` across `pushes` do not tile time, per series: each must
+ * start where the series' one before it ended. A gap is a point lost, an overlap one sent twice;
+ * none means the sum of the points is all that was counted from the first start to the last end.
+ */
+function untiled(pushes: readonly OtlpPush[], name: string): string[] {
+  const series = new Map<string, Array<[number, number]>>();
+  for (const push of pushes) {
+    for (const metric of metricsOf(push.body)) {
+      if (metric.name !== name) continue;
+      for (const point of metric.sum?.dataPoints ?? []) {
+        const key = JSON.stringify(point.attributes);
+        const spans = series.get(key) ?? [];
+        spans.push([Number(point.startTimeUnixNano), Number(point.timeUnixNano)]);
+        series.set(key, spans);
+      }
+    }
+  }
+  const problems: string[] = [];
+  for (const [key, spans] of series) {
+    spans.sort((a, b) => a[0] - b[0]);
+    for (let i = 1; i < spans.length; i++) {
+      const [start] = spans[i] ?? [0];
+      const [, end] = spans[i - 1] ?? [0, 0];
+      if (start !== end)
+        problems.push(`${key}: a point starts at ${start}, the one before ended at ${end}`);
+    }
+  }
+  return problems;
+}
+
 describe("register's push failures under delta temporality", function () {
-  this.timeout(30_000);
+  this.timeout(45_000);
   let app: RegisterApp | undefined;
+  let receiver: OtlpReceiver | undefined;
   afterEach(async () => {
     await app?.stop('SIGKILL');
     app = undefined;
+    await receiver?.close();
+    receiver = undefined;
   });
 
-  it('says what a failed push carried is lost, not that the next export tries again', async () => {
-    const endpoint = `http://127.0.0.1:${await closedPort()}`;
-    app = await startRegisterApp(endpoint, {
-      OTEL_METRIC_EXPORT_INTERVAL: '500',
+  /**
+   * The app pushing to a receiver that answers `status` from the traffic on, until two pushes
+   * begun after it were refused (every request was in one they refused), then 200: the receiver,
+   * and the pushes it refused. Then three more pushes go by, or with `sigterm` the app stops at
+   * once (its stop() pushes the last time), its interval 1 s: the last push is most likely the
+   * first that gets through.
+   */
+  async function refusingDuringTraffic(status: number, sigterm = false) {
+    let refusing = false;
+    receiver = await otlpReceiver({ answer: () => (refusing ? status : 200) });
+    const r = receiver;
+    app = await startRegisterApp(r.url, {
+      OTEL_METRIC_EXPORT_INTERVAL: sigterm ? '1000' : '300',
       OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'delta',
+      ...(sigterm ? { ON_SIGTERM: 'stop' } : {}),
     });
-    const warned = () => (app?.stderr ?? []).filter((l) => l.includes('could not push metrics'));
-    await waitFor('a warning', () => warned().length > 0, 10_000);
-    expect(warned()[0]).to.match(
-      /ECONNREFUSED.*; what each failed push carried (of its delta metrics )?is lost/,
+    await waitFor('a push that gets through', () => r.pushes.length > 0, 15_000);
+    refusing = true;
+    const before = r.received.length;
+    await traffic(app.base);
+    const after = r.received.length;
+    await waitFor(
+      'two pushes refused after the traffic',
+      () => r.received.length >= after + 2,
+      15_000,
     );
-    expect(app.stderr.join('\n')).to.not.include('the next export tries again');
+    refusing = false;
+    const accepted = r.pushes.length;
+    if (sigterm) {
+      app.proc.kill('SIGTERM');
+      expect(await app.exited).to.deep.equal({ code: 0, signal: null });
+    } else {
+      await waitFor('three more pushes', () => r.pushes.length >= accepted + 3, 15_000);
+    }
+    return { r, refused: r.received.slice(before, after + 2) };
+  }
+
+  it('sends what a push the collector refused (503) carried with the next one, once', async () => {
+    const { r, refused } = await refusingDuringTraffic(503);
+    expect(r.failures).to.deep.equal([]);
+    // The last refused push carried the ones before it again: every request.
+    expect(operationCounts(refused.slice(-1))).to.deep.equal(SERVED);
+    // Every request arrived, none twice, though every push that carried them first was refused.
+    expect(operationCounts(r.pushes)).to.deep.equal(SERVED);
+    // The process's energy: its delta points tile time, none lost, none twice.
+    const joules = r.pushes.filter((p) => processJoules(p.body) !== undefined);
+    expect(joules.length).to.be.greaterThan(2);
+    expect(untiled(r.pushes, METRICS.processEnergy.name)).to.deep.equal([]);
+    const warned = (app?.stderr ?? []).filter((l) => l.includes('could not push metrics'));
+    expect(warned[0]).to.match(
+      /\(HTTP 503\); the next export carries what each failed push carried again$/,
+    );
+    expect(app?.stderr.join('\n')).to.not.include('lost');
+  });
+
+  it("sends what refused pushes carried with the last push, at the app's stop", async () => {
+    const { r } = await refusingDuringTraffic(503, true);
+    expect(operationCounts(r.pushes)).to.deep.equal(SERVED);
+    expect(untiled(r.pushes, METRICS.processEnergy.name)).to.deep.equal([]);
+    expect(app?.stderr.join('\n')).to.not.include('lost');
+  });
+
+  it('does not send again what the collector refused as malformed (400), and says it is lost', async () => {
+    const { r, refused } = await refusingDuringTraffic(400);
+    // The refused pushes carried each request once, and no push that got through carried any.
+    expect(operationCounts(refused)).to.deep.equal(SERVED);
+    expect(operationCounts(r.pushes)).to.deep.equal({});
+    const warned = (app?.stderr ?? []).filter((l) => l.includes('could not push metrics'));
+    expect(warned[0]).to.match(
+      /\(HTTP 400\); what each push refused as malformed carried is lost: it is not sent again$/,
+    );
   });
 });
 
@@ -730,7 +839,7 @@ describe("register's last push when a short script ends by itself", function () 
     expect(all).to.not.include('the next export tries again');
   });
 
-  it('under delta temporality, the line says the last push dropped what was counted since the one before', async () => {
+  it('under delta temporality, the line says the last push dropped what was counted since the last push that got through', async () => {
     const endpoint = `http://127.0.0.1:${await closedPort()}`;
     const r = await runShort(endpoint, {
       OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'delta',
@@ -738,9 +847,10 @@ describe("register's last push when a short script ends by itself", function () 
     const all = r.stderr.join('\n');
     expect(r.code, all).to.equal(0);
     expect(droppedLines(r), all).to.have.length(1);
-    // Its counters and carbonscope's own histograms are all delta.
+    // Its counters and carbonscope's own histograms are all delta: the last push carries what
+    // the pushes before it that failed carried (carryingFailedDeltas).
     expect(droppedLines(r)[0]).to.match(
-      /; dropped \d+ data points of \d+ metrics \(what was counted since the previous push\)$/,
+      /; dropped \d+ data points of \d+ metrics \(what was counted since the last push that got through\)$/,
     );
   });
 
