@@ -30,8 +30,12 @@ interface Kept {
  */
 export function refusedAsMalformed(result: ExportResult): boolean {
   if (failureOf(result) === undefined) return false;
-  const code = (result.error as { code?: unknown } | undefined)?.code;
-  return code === 400;
+  try {
+    return (result.error as { code?: unknown } | undefined)?.code === 400;
+  } catch {
+    // An error whose property throws (a Proxy) tells no status: kept, as any other failure.
+    return false;
+  }
 }
 
 /** The delta sums and histograms of `metrics`: gauges are current values, cumulative go again. */
