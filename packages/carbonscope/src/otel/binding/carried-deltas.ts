@@ -50,15 +50,41 @@ function deltasOf(metrics: ResourceMetrics): Kept[] {
   return kept;
 }
 
-/** `metrics` with the kept points first (older), each run of one scope as one ScopeMetrics. */
+const scopeKey = ({ name, version, schemaUrl }: ScopeMetrics['scope']) =>
+  `${name}\u0000${version ?? ''}\u0000${schemaUrl ?? ''}`;
+const metricKey = (m: Metric) =>
+  `${m.descriptor.name}\u0000${m.dataPointType}\u0000${m.aggregationTemporality}`;
+
+/**
+ * `metrics` with the kept points in it, each before the export's own of its metric (older first,
+ * as alignedDeltaStarts and a consumer that adds deltas in order need them). One ScopeMetrics a
+ * scope and one Metric a metric: a request that named a scope or a metric twice is valid OTLP,
+ * but a consumer keyed on them (a Collector's exporter, a backend) may take the second for the
+ * first. New objects: the SDK's and the kept ones are left as they are.
+ */
 function withCarried(metrics: ResourceMetrics, carried: readonly Kept[]): ResourceMetrics {
-  const scopes: ScopeMetrics[] = [];
-  for (const { scope, metric } of carried) {
-    const last = scopes.at(-1);
-    if (last?.scope === scope) last.metrics.push(metric);
-    else scopes.push({ scope, metrics: [metric] });
+  const scopes = new Map<string, { scope: ScopeMetrics['scope']; metrics: Map<string, Metric> }>();
+  const add = (scope: ScopeMetrics['scope'], metric: Metric) => {
+    const sk = scopeKey(scope);
+    let entry = scopes.get(sk);
+    if (entry === undefined) {
+      entry = { scope, metrics: new Map() };
+      scopes.set(sk, entry);
+    }
+    const mk = metricKey(metric);
+    const before = entry.metrics.get(mk);
+    const dataPoints = before ? [...before.dataPoints, ...metric.dataPoints] : metric.dataPoints;
+    entry.metrics.set(mk, { ...(before ?? metric), dataPoints } as Metric);
+  };
+  for (const { scope, metric } of carried) add(scope, metric);
+  for (const { scope, metrics: list } of metrics.scopeMetrics) {
+    for (const metric of list) add(scope, metric);
   }
-  return { ...metrics, scopeMetrics: [...scopes, ...metrics.scopeMetrics] };
+  const scopeMetrics = [...scopes.values()].map(({ scope, metrics: m }) => ({
+    scope,
+    metrics: [...m.values()],
+  }));
+  return { ...metrics, scopeMetrics };
 }
 
 const pointsOf = (kept: readonly Kept[]) =>

@@ -73,10 +73,17 @@ describe('carryingFailedDeltas (a failed delta push goes again with the next)', 
     expect(p.delivered('energy')).to.equal(4);
     const fourth = p.pushes[3]?.metrics.scopeMetrics.flatMap((s) => s.metrics) ?? [];
     expect(fourth.map((m) => m.dataPoints.length)).to.deep.equal([1, 1]);
-    // The third push: its own points after the two failed pushes', each with its own times.
-    const third = p.pushes[2]?.metrics.scopeMetrics.flatMap((s) => s.metrics) ?? [];
-    const requests = third.filter((m) => m.descriptor.name === 'requests');
-    expect(requests.map((m) => m.dataPoints[0]?.value)).to.deep.equal([1, 2, 4]);
+    // The third push: its own points after the two failed pushes', each with its own times,
+    // which tile time; its scope and each metric once (a consumer keyed on them takes no twin).
+    const third = p.pushes[2]?.metrics.scopeMetrics ?? [];
+    expect(third.map((s) => s.scope.name)).to.deep.equal(['test']);
+    const metrics = third.flatMap((s) => s.metrics);
+    expect(metrics.map((m) => m.descriptor.name)).to.deep.equal(['requests', 'energy']);
+    const points = metrics[0]?.dataPoints ?? [];
+    expect(points.map((d) => d.value)).to.deep.equal([1, 2, 4]);
+    expect(points.slice(1).map((d) => d.startTime)).to.deep.equal(
+      points.slice(0, -1).map((d) => d.endTime),
+    );
     expect(p.warnings).to.deep.equal([]);
     await p.shutdown();
   });
