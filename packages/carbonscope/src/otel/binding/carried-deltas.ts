@@ -22,6 +22,8 @@ type Metric = ScopeMetrics['metrics'][number];
 interface Kept {
   scope: ScopeMetrics['scope'];
   metric: Metric;
+  /** Which export collected it: two in flight may fail in either order, kept in this one. */
+  seq: number;
 }
 
 /**
@@ -39,12 +41,12 @@ export function refusedAsMalformed(result: ExportResult): boolean {
 }
 
 /** The delta sums and histograms of `metrics`: gauges are current values, cumulative go again. */
-function deltasOf(metrics: ResourceMetrics): Kept[] {
+function deltasOf(metrics: ResourceMetrics, seq: number): Kept[] {
   const kept: Kept[] = [];
   for (const { scope, metrics: list } of metrics.scopeMetrics) {
     for (const metric of list) {
       const delta = metric.aggregationTemporality === DELTA && metric.dataPointType !== GAUGE;
-      if (delta && metric.dataPoints.length > 0) kept.push({ scope, metric });
+      if (delta && metric.dataPoints.length > 0) kept.push({ scope, metric, seq });
     }
   }
   return kept;
@@ -112,9 +114,11 @@ export function carryingFailedDeltas(
   /** Points the cap dropped in this outage, and how many of them a line told. */
   let dropped = 0;
   let told = 0;
+  let exports = 0;
 
   const keep = (again: Kept[]) => {
-    kept = [...again, ...kept];
+    // Older first (a stable sort): what the cap drops, and the order the next export sends.
+    kept = [...kept, ...again].sort((a, b) => a.seq - b.seq);
     keptPoints += pointsOf(again);
     let over = 0;
     while (keptPoints > maxPoints && kept.length > 0) {
@@ -144,13 +148,14 @@ export function carryingFailedDeltas(
 
   return {
     export: (metrics, done) => {
+      const seq = ++exports;
       const carried = kept;
       kept = [];
       keptPoints = 0;
       const sent = carried.length > 0 ? withCarried(metrics, carried) : metrics;
       exporter.export(sent, (result) => {
         if (failureOf(result) === undefined) succeeded();
-        else if (!refusedAsMalformed(result)) keep([...carried, ...deltasOf(metrics)]);
+        else if (!refusedAsMalformed(result)) keep([...carried, ...deltasOf(metrics, seq)]);
         done(result);
       });
     },

@@ -129,4 +129,54 @@ describe('carryingFailedDeltas (a failed delta push goes again with the next)', 
     ]);
     await p.shutdown();
   });
+
+  it('keeps two failed pushes in flight at once in the order they were collected, either ending first', async () => {
+    for (const firstEnds of [0, 1]) {
+      const dones: Array<(result: ExportResult) => void> = [];
+      const sent: ResourceMetrics[] = [];
+      const inner: sdk.PushMetricExporter = {
+        export: (metrics, done) => {
+          sent.push(metrics);
+          dones.push(done);
+        },
+        forceFlush: async () => undefined,
+        shutdown: async () => undefined,
+      };
+      const exporter = carryingFailedDeltas(inner, () => undefined);
+      /** A collection of one delta sum point of `value`, from second `value` to the next. */
+      const batch = (value: number): ResourceMetrics => ({
+        resource: sent[0]?.resource ?? ({} as ResourceMetrics['resource']),
+        scopeMetrics: [
+          {
+            scope: { name: 'test' },
+            metrics: [
+              {
+                descriptor: {
+                  name: 'requests',
+                  description: '',
+                  unit: '',
+                  valueType: 1,
+                  type: sdk.InstrumentType.COUNTER,
+                },
+                aggregationTemporality: DELTA,
+                dataPointType: sdk.DataPointType.SUM,
+                isMonotonic: true,
+                dataPoints: [
+                  { attributes: {}, startTime: [value, 0], endTime: [value + 1, 0], value },
+                ],
+              } as ResourceMetrics['scopeMetrics'][number]['metrics'][number],
+            ],
+          },
+        ],
+      });
+      exporter.export(batch(1), () => undefined);
+      exporter.export(batch(2), () => undefined);
+      dones[firstEnds]?.(NOT_CONNECTED);
+      dones[1 - firstEnds]?.(NOT_CONNECTED);
+      exporter.export(batch(3), () => undefined);
+      const metrics = sent[2]?.scopeMetrics.flatMap((s) => s.metrics) ?? [];
+      const points = metrics.flatMap((m) => m.dataPoints.map((d) => d.value));
+      expect(points, `push ${firstEnds + 1} ended first`).to.deep.equal([1, 2, 3]);
+    }
+  });
 });
