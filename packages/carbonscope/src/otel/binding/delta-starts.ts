@@ -31,7 +31,9 @@ export function alignedDeltaStarts(exporter: PushMetricExporter): PushMetricExpo
     const dataPoints = metric.dataPoints.map((point) => {
       const key = prefix + attributesKey(point.attributes);
       const end = ends.get(key);
-      ends.set(key, point.endTime);
+      // Never back: an older point handed over late (carried from a failed push that ended after
+      // a later one got through) must not pull the next start over a point already sent.
+      if (end === undefined || earlier(end, point.endTime)) ends.set(key, point.endTime);
       return end !== undefined && earlier(end, point.startTime)
         ? { ...point, startTime: end }
         : point;

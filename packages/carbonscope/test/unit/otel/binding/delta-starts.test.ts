@@ -1,6 +1,7 @@
 import * as sdk from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
 import { alignedDeltaStarts } from '../../../../src/otel/binding/delta-starts.js';
+import type { ResourceMetrics } from '../../../../src/otel/sdk/index.js';
 
 const { DELTA, CUMULATIVE } = sdk.AggregationTemporality;
 
@@ -67,5 +68,50 @@ describe('alignedDeltaStarts (delta points the Collector can add up)', () => {
     expect(second?.startTime).to.deep.equal(first?.startTime);
     expect(second?.value).to.equal(2);
     await p.shutdown();
+  });
+
+  it('an older point handed over late does not move the next start back over one sent', () => {
+    const sent: ResourceMetrics[] = [];
+    const exporter = alignedDeltaStarts({
+      export: (metrics, done) => {
+        sent.push(metrics);
+        done({ code: 0 });
+      },
+      forceFlush: async () => undefined,
+      shutdown: async () => undefined,
+    });
+    /** A collection of one delta sum point from second `start` to `end`. */
+    const batch = (start: number, end: number): ResourceMetrics => ({
+      resource: {} as ResourceMetrics['resource'],
+      scopeMetrics: [
+        {
+          scope: { name: 'test' },
+          metrics: [
+            {
+              descriptor: {
+                name: 'c',
+                description: '',
+                unit: '',
+                valueType: 1,
+                type: sdk.InstrumentType.COUNTER,
+              },
+              aggregationTemporality: DELTA,
+              dataPointType: sdk.DataPointType.SUM,
+              isMonotonic: true,
+              dataPoints: [{ attributes: {}, startTime: [start, 0], endTime: [end, 0], value: 1 }],
+            } as ResourceMetrics['scopeMetrics'][number]['metrics'][number],
+          ],
+        },
+      ],
+    });
+    for (const [start, end] of [
+      [2, 3],
+      [1, 2],
+      [5, 6],
+    ] as const) {
+      exporter.export(batch(start, end), () => undefined);
+    }
+    const starts = sent.map((r) => r.scopeMetrics[0]?.metrics[0]?.dataPoints[0]?.startTime[0]);
+    expect(starts).to.deep.equal([2, 1, 3]);
   });
 });
