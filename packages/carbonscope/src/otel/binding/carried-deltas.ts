@@ -156,6 +156,12 @@ export function carryingFailedDeltas(
       exporter.export(sent, (result) => {
         if (failureOf(result) === undefined) succeeded();
         else if (!refusedAsMalformed(result)) keep([...carried, ...deltasOf(metrics, seq)]);
+        else if (carried.length > 0) {
+          // The push line told these as carried again (the outage's first failure), not lost.
+          warn(
+            `dropped ${pointsOf(carried)} delta data points that failed pushes carried: the push that carried them again was refused as malformed (HTTP 400)`,
+          );
+        }
         done(result);
       });
     },

@@ -112,6 +112,21 @@ describe('carryingFailedDeltas (a failed delta push goes again with the next)', 
     await p.shutdown();
   });
 
+  it('says how many carried points a push refused as malformed (HTTP 400) took with it', async () => {
+    const p = pushing([refused(503), refused(400)]);
+    const counter = p.meter.createCounter('requests');
+    for (const n of [5, 7, 9]) {
+      counter.add(n);
+      await p.push();
+    }
+    // The first push's 5 went with the second, refused as malformed: lost, and said so.
+    expect(p.delivered('requests')).to.equal(9);
+    expect(p.warnings).to.deep.equal([
+      'dropped 1 delta data points that failed pushes carried: the push that carried them again was refused as malformed (HTTP 400)',
+    ]);
+    await p.shutdown();
+  });
+
   it('keeps at most its cap, the oldest dropped first, and says how many were dropped', async () => {
     const p = pushing([NOT_CONNECTED, NOT_CONNECTED, NOT_CONNECTED, NOT_CONNECTED], 4);
     const counter = p.meter.createCounter('requests');
