@@ -24,6 +24,30 @@ export async function oneCounterMetrics(
   return resourceMetrics;
 }
 
+/**
+ * A collection of one delta sum point `requests` from second `start` to `end`, by hand: the
+ * order and times of points handed to an exporter wrapper, where a provider would take real time.
+ */
+export function deltaSumBatch(start: number, end: number, value = 1): sdkMetrics.ResourceMetrics {
+  const metric: sdkMetrics.SumMetricData = {
+    descriptor: {
+      name: 'requests',
+      description: '',
+      unit: '',
+      valueType: 1,
+      type: sdkMetrics.InstrumentType.COUNTER,
+    } as sdkMetrics.MetricDescriptor,
+    aggregationTemporality: sdkMetrics.AggregationTemporality.DELTA,
+    dataPointType: sdkMetrics.DataPointType.SUM,
+    isMonotonic: true,
+    dataPoints: [{ attributes: {}, startTime: [start, 0], endTime: [end, 0], value }],
+  };
+  return {
+    resource: {} as sdkMetrics.ResourceMetrics['resource'],
+    scopeMetrics: [{ scope: { name: 'test' }, metrics: [metric] }],
+  };
+}
+
 /** A private meter whose instruments can be read back in Prometheus text, for unit tests. */
 export interface TestMetrics {
   meter: Meter;

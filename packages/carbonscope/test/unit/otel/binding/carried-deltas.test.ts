@@ -2,6 +2,7 @@ import * as sdk from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
 import { carryingFailedDeltas } from '../../../../src/otel/binding/carried-deltas.js';
 import type { ExportResult, ResourceMetrics } from '../../../../src/otel/sdk/index.js';
+import { deltaSumBatch } from '../../../helpers/metrics.js';
 
 const { DELTA, CUMULATIVE } = sdk.AggregationTemporality;
 
@@ -158,32 +159,7 @@ describe('carryingFailedDeltas (a failed delta push goes again with the next)', 
         shutdown: async () => undefined,
       };
       const exporter = carryingFailedDeltas(inner, () => undefined);
-      /** A collection of one delta sum point of `value`, from second `value` to the next. */
-      const batch = (value: number): ResourceMetrics => ({
-        resource: sent[0]?.resource ?? ({} as ResourceMetrics['resource']),
-        scopeMetrics: [
-          {
-            scope: { name: 'test' },
-            metrics: [
-              {
-                descriptor: {
-                  name: 'requests',
-                  description: '',
-                  unit: '',
-                  valueType: 1,
-                  type: sdk.InstrumentType.COUNTER,
-                },
-                aggregationTemporality: DELTA,
-                dataPointType: sdk.DataPointType.SUM,
-                isMonotonic: true,
-                dataPoints: [
-                  { attributes: {}, startTime: [value, 0], endTime: [value + 1, 0], value },
-                ],
-              } as ResourceMetrics['scopeMetrics'][number]['metrics'][number],
-            ],
-          },
-        ],
-      });
+      const batch = (value: number) => deltaSumBatch(value, value + 1, value);
       exporter.export(batch(1), () => undefined);
       exporter.export(batch(2), () => undefined);
       dones[firstEnds]?.(NOT_CONNECTED);

@@ -2,6 +2,7 @@ import * as sdk from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
 import { alignedDeltaStarts } from '../../../../src/otel/binding/delta-starts.js';
 import type { ResourceMetrics } from '../../../../src/otel/sdk/index.js';
+import { deltaSumBatch } from '../../../helpers/metrics.js';
 
 const { DELTA, CUMULATIVE } = sdk.AggregationTemporality;
 
@@ -80,36 +81,12 @@ describe('alignedDeltaStarts (delta points the Collector can add up)', () => {
       forceFlush: async () => undefined,
       shutdown: async () => undefined,
     });
-    /** A collection of one delta sum point from second `start` to `end`. */
-    const batch = (start: number, end: number): ResourceMetrics => ({
-      resource: {} as ResourceMetrics['resource'],
-      scopeMetrics: [
-        {
-          scope: { name: 'test' },
-          metrics: [
-            {
-              descriptor: {
-                name: 'c',
-                description: '',
-                unit: '',
-                valueType: 1,
-                type: sdk.InstrumentType.COUNTER,
-              },
-              aggregationTemporality: DELTA,
-              dataPointType: sdk.DataPointType.SUM,
-              isMonotonic: true,
-              dataPoints: [{ attributes: {}, startTime: [start, 0], endTime: [end, 0], value: 1 }],
-            } as ResourceMetrics['scopeMetrics'][number]['metrics'][number],
-          ],
-        },
-      ],
-    });
     for (const [start, end] of [
       [2, 3],
       [1, 2],
       [5, 6],
     ] as const) {
-      exporter.export(batch(start, end), () => undefined);
+      exporter.export(deltaSumBatch(start, end), () => undefined);
     }
     const starts = sent.map((r) => r.scopeMetrics[0]?.metrics[0]?.dataPoints[0]?.startTime[0]);
     expect(starts).to.deep.equal([2, 1, 3]);
