@@ -26,8 +26,9 @@ export const SCOPE_NAME = SCOPE.name;
 
 export interface Attached {
   /**
-   * `global` joined the application's SDK, `own` started one, `none` records nothing. `own`
-   * becomes `global` when the application registers a provider later (its SDK started late).
+   * `global` joined the application's SDK, `own` started one, `none` records nothing. `own` and
+   * `none` become `global` when the application registers a provider later (its SDK started
+   * late).
    */
   readonly mode: 'global' | 'own' | 'none';
   /**
@@ -76,9 +77,10 @@ const UNTIL_REGISTERED =
   " until the application registers a meter provider (its own SDK's, 1.x too, is joined)";
 
 /**
- * Where no own provider could start: joins the application's provider once it registers one (an
- * SDK started after register, of a line carbonscope's own SDK does not run on), which joining
- * at the start would have found. Before, it was never joined: its figures went nowhere.
+ * Where no own provider started (none asked for, or none could): joins the application's
+ * provider once it registers one (an SDK started after the first sample, or of a line
+ * carbonscope's own SDK does not run on), which joining at the start would have found. Before,
+ * it was never joined: its figures went nowhere.
  */
 function joinWhenRegistered(cs: Carbonscope, options: BindMetricsOptions, logger: Logger) {
   let joined = false;
@@ -157,7 +159,9 @@ export async function attachToOtel(
     logger.warn(`metrics are not exported${until}: ${err.message}`);
     return joinWhenRegistered(cs, options, logger);
   }
-  if (!own) return { mode: 'none', ...NOTHING_OWN };
+  // No SDK asked for (`none`, the SDK off, no exporter known): an application's SDK that starts
+  // after the first sample is joined as one started before it is.
+  if (!own) return joinWhenRegistered(cs, options, logger);
   // The application registered while the SDK's packages loaded: the own one has counted nothing.
   if (hasGlobalMeterProvider()) {
     await handOverOwn(own, logger);

@@ -137,7 +137,27 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
       memoryLogger().logger,
     );
     expect(attached.mode).to.equal('none');
+    // As register's stop() does: the watch for a provider registered later goes.
+    await attached.shutdown();
     await cs.stop();
+  });
+
+  // An application that awaits its config before it starts its SDK: before, never joined.
+  it('with OTEL_METRICS_EXPORTER=none, joins a provider the application registers later', async () => {
+    const cs = await scripted();
+    const attached = await attachToOtel(
+      cs,
+      { OTEL_METRICS_EXPORTER: 'none' },
+      memoryLogger().logger,
+    );
+    const { mp, scrape } = provider();
+    metrics.setGlobalMeterProvider(mp);
+    expect(attached.mode).to.equal('global');
+    const rapl = { hw_id: 'host', carbonscope_power_source: 'rapl' };
+    expect(findSample(await scrape(), 'hw_host_energy_total', rapl)).to.equal(10);
+    await attached.shutdown();
+    await cs.stop();
+    await mp.shutdown();
   });
 
   it('starts nothing with OTEL_SDK_DISABLED=true, whatever OTEL_METRICS_EXPORTER says', async () => {
@@ -148,6 +168,7 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
       memoryLogger().logger,
     );
     expect(attached.mode).to.equal('none');
+    await attached.shutdown();
     await cs.stop();
   });
 
