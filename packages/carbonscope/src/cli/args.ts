@@ -479,7 +479,7 @@ export function parseImpactsArgs(args: string[]): ImpactsOptions {
   const latencySeconds = latency === undefined ? undefined : Number(latency);
   if (
     latency !== undefined &&
-    (!/^\d+(\.\d+)?$/.test(latency) || !Number.isFinite(latencySeconds))
+    (!/^(?:\d+(?:\.\d+)?|\.\d+)$/.test(latency) || !Number.isFinite(latencySeconds))
   ) {
     throw new UsageError(`--latency: expected seconds such as 2.5 (got "${latency}")`);
   }

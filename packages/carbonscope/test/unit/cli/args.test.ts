@@ -497,6 +497,21 @@ describe('command-line arguments', () => {
     expect(parseImpactsArgs([...base, '--latency', '0.001']).latencySeconds).to.equal(0.001);
   });
 
+  // `.5` is how many write half a second (Python's float and Number() take it): it was refused
+  // as no seconds.
+  it('takes an impacts --latency written without its leading 0 (.5)', () => {
+    const base = ['-m', 'openai/gpt-4o', '-n', '100'];
+    expect(parseImpactsArgs([...base, '--latency', '.5']).latencySeconds).to.equal(0.5);
+    expect(() => parseImpactsArgs([...base, '--latency', '.'])).to.throw(
+      UsageError,
+      /^--latency: expected seconds such as 2.5 \(got "\."\)$/,
+    );
+    expect(() => parseImpactsArgs([...base, '--latency', '.0'])).to.throw(
+      UsageError,
+      /^--latency: must be more than 0 s/,
+    );
+  });
+
   it('accepts --help without a command', () => {
     expect(parseRunArgs(['--help']).help).to.equal(true);
     expect(parseMonitorArgs(['-h']).help).to.equal(true);
