@@ -7,7 +7,7 @@ import {
   suffix,
   type Unit,
 } from './grafana.js';
-import { ofRunningApps, PROM, sumOfHosts } from './names.js';
+import { ofRunningApps, PROM, perRate, sumOfHosts } from './names.js';
 
 const RI = '$__rate_interval';
 /**
@@ -23,7 +23,10 @@ const EMBODIED = 'carbonscope_phase="embodied"';
 
 /** Mean of a histogram per operation over the window: rate of _sum over rate of _count. */
 function meanPerOperation(histogram: string, selector: string): string {
-  return `sum by (carbonscope_operation) (rate(${histogram}_sum{${selector}}[${RI}])) / sum by (carbonscope_operation) (rate(${histogram}_count{${selector}}[${RI}]))`;
+  return perRate(
+    `sum by (carbonscope_operation) (rate(${histogram}_sum{${selector}}[${RI}]))`,
+    `sum by (carbonscope_operation) (rate(${histogram}_count{${selector}}[${RI}]))`,
+  );
 }
 
 /**
@@ -31,7 +34,10 @@ function meanPerOperation(histogram: string, selector: string): string {
  * the usage phase's _count). An expression over the histogram, not a series of its own.
  */
 function sciPerOperation(selector: string): string {
-  return `sum by (carbonscope_operation) (rate(${PROM.operationEmissions}_sum{${selector}}[${RI}])) / sum by (carbonscope_operation) (rate(${PROM.operationEmissions}_count{${selector}, ${USAGE}}[${RI}]))`;
+  return perRate(
+    `sum by (carbonscope_operation) (rate(${PROM.operationEmissions}_sum{${selector}}[${RI}]))`,
+    `sum by (carbonscope_operation) (rate(${PROM.operationEmissions}_count{${selector}, ${USAGE}}[${RI}]))`,
+  );
 }
 
 /**
@@ -110,12 +116,15 @@ export const carbonDashboard: DashboardSpec = {
       type: 'stat',
       title: 'SCI per request',
       description:
-        'Software Carbon Intensity of one HTTP request over the window, every route: (E × I + M) / R in gCO2e, R the requests. M is estimated.',
+        'Software Carbon Intensity of one HTTP request over the window, every route: (E × I + M) / R in gCO2e, R the requests. M is estimated. No value while no request came.',
       unit: 'massg',
       width: 8,
       queries: [
         {
-          expr: `sum(rate(${PROM.operationEmissions}_sum{${REQUESTS}}[${RI}])) / sum(rate(${PROM.operationEmissions}_count{${REQUESTS}, ${USAGE}}[${RI}]))`,
+          expr: perRate(
+            `sum(rate(${PROM.operationEmissions}_sum{${REQUESTS}}[${RI}]))`,
+            `sum(rate(${PROM.operationEmissions}_count{${REQUESTS}, ${USAGE}}[${RI}]))`,
+          ),
           legend: 'g/request',
         },
       ],

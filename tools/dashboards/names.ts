@@ -48,6 +48,15 @@ export function ofRunningApps(gauge: string): string {
   return `(${gauge} and on (instance, service_instance_id) ${RUNNING_APPS})`;
 }
 
+/**
+ * `numerator / denominator`, with no sample where the denominator is 0: a rate over a window
+ * in which nothing was counted (a route not asked, an idle or stopped app), where the quotient
+ * is 0/0, NaN, which Grafana shows as "NaN" in a stat and in a legend's mean.
+ */
+export function perRate(numerator: string, denominator: string): string {
+  return `${numerator} / (${denominator} > 0)`;
+}
+
 /** The label naming the host a host-level series measures (the library's carbonscope.host). */
 export const HOST_LABEL = HOST_IDENTITY.replaceAll('.', '_');
 

@@ -1,5 +1,5 @@
 import type { DashboardSpec } from './grafana.js';
-import { PROM, RUNNING_APPS } from './names.js';
+import { PROM, perRate, RUNNING_APPS } from './names.js';
 
 /** `$route` is the dashboard variable; "All" is the regex `(?s:.*)` (grafana.ts). */
 const BY_ROUTE = 'http_route=~"$route"';
@@ -45,13 +45,17 @@ export const serviceDashboard: DashboardSpec = {
     {
       type: 'stat',
       title: 'Server errors',
-      description: 'Share of responses with a 5xx status (error.type set). 0 when there were none.',
+      description:
+        'Share of responses with a 5xx status (error.type set). 0 when there were none; no value while no request came.',
       unit: 'percentunit',
       width: 6,
       decimals: 2,
       queries: [
         {
-          expr: `(sum(rate(${REQUESTS}{http_response_status_code=~"5.."}[${RI}])) or vector(0)) / sum(rate(${REQUESTS}[${RI}]))`,
+          expr: perRate(
+            `(sum(rate(${REQUESTS}{http_response_status_code=~"5.."}[${RI}])) or vector(0))`,
+            `sum(rate(${REQUESTS}[${RI}]))`,
+          ),
           legend: '5xx share',
         },
       ],
@@ -142,7 +146,10 @@ export const serviceDashboard: DashboardSpec = {
       queries: [
         {
           expr: namingBeforeTheApp(
-            `sum by (http_route) (rate(${DURATION}_sum{${BY_ROUTE}}[${RI}])) / sum by (http_route) (rate(${REQUESTS}{${BY_ROUTE}}[${RI}]))`,
+            perRate(
+              `sum by (http_route) (rate(${DURATION}_sum{${BY_ROUTE}}[${RI}]))`,
+              `sum by (http_route) (rate(${REQUESTS}{${BY_ROUTE}}[${RI}]))`,
+            ),
           ),
           legend: '{{http_route}}',
         },

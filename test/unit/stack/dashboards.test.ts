@@ -775,6 +775,63 @@ describe('stack: Grafana dashboards as code', () => {
     }
   });
 
+  // A ratio of rates is 0/0, NaN, over a window in which nothing counted: a route not asked
+  // for a minute, an idle app, one stopped behind the Collector (exported on, frozen). Grafana
+  // shows a stat's NaN as "NaN" and a legend's mean of it as NaN; a guarded ratio has no sample.
+  it('divides by no rate that can be zero: a quiet window gives no sample, never NaN', () => {
+    const times = { scrapeIntervalSeconds: 15, intervalSeconds: 15, rangeSeconds: 900 };
+    const ratios = [
+      ...panelQueries().map((q) => ({
+        name: `${q.panel} (${q.refId})`,
+        expr: substituteGrafana(q.expr, times, allValues()),
+      })),
+      ...readRules().recording.map((r) => ({ name: r.record, expr: r.expr })),
+      ...docQueries().map((expr) => ({ name: expr, expr })),
+    ].filter((q) => / \/ /.test(q.expr));
+    expect(ratios.map((q) => q.name)).to.include.members([
+      'Server errors (A)',
+      'SCI per request (A)',
+      'Energy per request by route (A)',
+    ]);
+    // Every counter the ratios read moves for 5 min (20 scrapes), then stands still.
+    const values = '0+1x20 20x40';
+    const histogram = (name: string, labels: string) =>
+      ['_sum', '_count'].map((end) => ({ series: `${name}${end}{${labels}}`, values }));
+    const input_series = [
+      ...['200', '500'].flatMap((code) =>
+        histogram(PROM.httpDuration, `http_route="/a", http_response_status_code="${code}"`),
+      ),
+      ...['usage', 'embodied'].flatMap((phase) =>
+        ['/a', 'inference'].flatMap((op) =>
+          histogram(
+            PROM.operationEmissions,
+            `carbonscope_operation="${op}", carbonscope_phase="${phase}"`,
+          ),
+        ),
+      ),
+      ...['/a', 'inference'].flatMap((op) =>
+        histogram(PROM.operationEnergy, `carbonscope_operation="${op}"`),
+      ),
+    ];
+    // Every ratio tried, so a failure names all that divide unguarded.
+    const unguarded = ratios.filter(({ expr }) => {
+      try {
+        // While the counters move each ratio has its value, and once they stop none at all.
+        return !queriesTest(input_series, [
+          {
+            expr: `clamp_max(count(${expr}), 1)`,
+            eval_time: '4m',
+            exp_samples: [{ labels: '{}', value: 1 }],
+          },
+          { expr, eval_time: '14m', exp_samples: [] },
+        ]).includes('SUCCESS');
+      } catch {
+        return true;
+      }
+    });
+    expect(unguarded.map((q) => q.name)).to.deep.equal([]);
+  });
+
   it('finds the labels of a legend and the metric and label of each variable', () => {
     expect(legendLabels('p95 {{http_route}} ({{ answered_by }})')).to.deep.equal([
       'http_route',
