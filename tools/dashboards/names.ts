@@ -57,6 +57,15 @@ export function perRate(numerator: string, denominator: string): string {
   return `${numerator} / (${denominator} > 0)`;
 }
 
+/**
+ * `histogram_quantile(q, buckets)` with no sample where every bucket's rate is 0 (nothing
+ * observed in the window), where it is NaN. A quantile of durations is never below 0, so
+ * `>= 0` drops the NaN and nothing else.
+ */
+export function quantileOf(q: number, buckets: string): string {
+  return `histogram_quantile(${q}, ${buckets}) >= 0`;
+}
+
 /** The label naming the host a host-level series measures (the library's carbonscope.host). */
 export const HOST_LABEL = HOST_IDENTITY.replaceAll('.', '_');
 

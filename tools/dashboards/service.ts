@@ -1,5 +1,5 @@
 import type { DashboardSpec } from './grafana.js';
-import { PROM, perRate, RUNNING_APPS } from './names.js';
+import { PROM, perRate, quantileOf, RUNNING_APPS } from './names.js';
 
 /** `$route` is the dashboard variable; "All" is the regex `(?s:.*)` (grafana.ts). */
 const BY_ROUTE = 'http_route=~"$route"';
@@ -21,7 +21,7 @@ function namingBeforeTheApp(expr: string): string {
 
 function quantile(q: number, selector = BY_ROUTE): string {
   return namingBeforeTheApp(
-    `histogram_quantile(${q}, sum by (http_route, le) (rate(${DURATION}_bucket{${selector}}[${RI}])))`,
+    quantileOf(q, `sum by (http_route, le) (rate(${DURATION}_bucket{${selector}}[${RI}]))`),
   );
 }
 
@@ -68,7 +68,7 @@ export const serviceDashboard: DashboardSpec = {
       width: 6,
       queries: [
         {
-          expr: `histogram_quantile(0.95, sum by (le) (rate(${DURATION}_bucket[${RI}])))`,
+          expr: quantileOf(0.95, `sum by (le) (rate(${DURATION}_bucket[${RI}]))`),
           legend: 'p95',
         },
       ],
@@ -175,11 +175,17 @@ export const serviceDashboard: DashboardSpec = {
       width: 24,
       queries: [
         {
-          expr: `histogram_quantile(0.5, sum by (carbonscope_model, le) (rate(${PROM.inferenceDuration}_bucket[${RI}])))`,
+          expr: quantileOf(
+            0.5,
+            `sum by (carbonscope_model, le) (rate(${PROM.inferenceDuration}_bucket[${RI}]))`,
+          ),
           legend: 'p50 {{carbonscope_model}}',
         },
         {
-          expr: `histogram_quantile(0.95, sum by (carbonscope_model, le) (rate(${PROM.inferenceDuration}_bucket[${RI}])))`,
+          expr: quantileOf(
+            0.95,
+            `sum by (carbonscope_model, le) (rate(${PROM.inferenceDuration}_bucket[${RI}]))`,
+          ),
           legend: 'p95 {{carbonscope_model}}',
         },
       ],

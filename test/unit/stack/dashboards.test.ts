@@ -75,6 +75,74 @@ function queriesTest(input_series: unknown[], promql_expr_test: unknown[]): stri
   });
 }
 
+interface NamedQuery {
+  name: string;
+  expr: string;
+}
+
+/** Every panel query (Grafana's substitutions made), recording rule and README example matching. */
+function queriesMatching(pattern: RegExp): NamedQuery[] {
+  const times = { scrapeIntervalSeconds: 15, intervalSeconds: 15, rangeSeconds: 900 };
+  return [
+    ...panelQueries().map((q) => ({
+      name: `${q.panel} (${q.refId})`,
+      expr: substituteGrafana(q.expr, times, allValues()),
+    })),
+    ...readRules().recording.map((r) => ({ name: r.record, expr: r.expr })),
+    ...docQueries().map((expr) => ({ name: expr, expr })),
+  ].filter((q) => pattern.test(q.expr));
+}
+
+/** The histograms the ratios and quantiles read, each with every counter they read of it. */
+function quietHistograms(values: string): Array<{ series: string; values: string }> {
+  const histogram = (name: string, labels: string) => [
+    ...['_sum', '_count'].map((end) => ({ series: `${name}${end}{${labels}}`, values })),
+    ...['0.1', '+Inf'].map((le) => ({ series: `${name}_bucket{${labels}, le="${le}"}`, values })),
+  ];
+  return [
+    ...['200', '500'].flatMap((code) =>
+      histogram(PROM.httpDuration, `http_route="/a", http_response_status_code="${code}"`),
+    ),
+    ...histogram(PROM.inferenceDuration, 'carbonscope_model="m"'),
+    ...['usage', 'embodied'].flatMap((phase) =>
+      ['/a', 'inference'].flatMap((op) =>
+        histogram(
+          PROM.operationEmissions,
+          `carbonscope_operation="${op}", carbonscope_phase="${phase}"`,
+        ),
+      ),
+    ),
+    ...['/a', 'inference'].flatMap((op) =>
+      histogram(PROM.operationEnergy, `carbonscope_operation="${op}"`),
+    ),
+  ];
+}
+
+/**
+ * The names of the queries that give NaN once every counter they read stands still, or nothing
+ * while it moves: each moves for 5 min (20 scrapes), then stands still for 10. Each is tried, so
+ * a failure names them all.
+ */
+function givingNaNWhenQuiet(queries: NamedQuery[]): string[] {
+  const input_series = quietHistograms('0+1x20 20x40');
+  return queries
+    .filter(({ expr }) => {
+      try {
+        return !queriesTest(input_series, [
+          {
+            expr: `clamp_max(count(${expr}), 1)`,
+            eval_time: '4m',
+            exp_samples: [{ labels: '{}', value: 1 }],
+          },
+          { expr, eval_time: '14m', exp_samples: [] },
+        ]).includes('SUCCESS');
+      } catch {
+        return true;
+      }
+    })
+    .map((q) => q.name);
+}
+
 describe('stack: Grafana dashboards as code', () => {
   it('regenerating from tools/dashboards gives exactly the committed JSON', () => {
     const rendered = renderDashboards();
@@ -779,57 +847,24 @@ describe('stack: Grafana dashboards as code', () => {
   // for a minute, an idle app, one stopped behind the Collector (exported on, frozen). Grafana
   // shows a stat's NaN as "NaN" and a legend's mean of it as NaN; a guarded ratio has no sample.
   it('divides by no rate that can be zero: a quiet window gives no sample, never NaN', () => {
-    const times = { scrapeIntervalSeconds: 15, intervalSeconds: 15, rangeSeconds: 900 };
-    const ratios = [
-      ...panelQueries().map((q) => ({
-        name: `${q.panel} (${q.refId})`,
-        expr: substituteGrafana(q.expr, times, allValues()),
-      })),
-      ...readRules().recording.map((r) => ({ name: r.record, expr: r.expr })),
-      ...docQueries().map((expr) => ({ name: expr, expr })),
-    ].filter((q) => / \/ /.test(q.expr));
+    const ratios = queriesMatching(/ \/ /);
     expect(ratios.map((q) => q.name)).to.include.members([
       'Server errors (A)',
       'SCI per request (A)',
       'Energy per request by route (A)',
     ]);
-    // Every counter the ratios read moves for 5 min (20 scrapes), then stands still.
-    const values = '0+1x20 20x40';
-    const histogram = (name: string, labels: string) =>
-      ['_sum', '_count'].map((end) => ({ series: `${name}${end}{${labels}}`, values }));
-    const input_series = [
-      ...['200', '500'].flatMap((code) =>
-        histogram(PROM.httpDuration, `http_route="/a", http_response_status_code="${code}"`),
-      ),
-      ...['usage', 'embodied'].flatMap((phase) =>
-        ['/a', 'inference'].flatMap((op) =>
-          histogram(
-            PROM.operationEmissions,
-            `carbonscope_operation="${op}", carbonscope_phase="${phase}"`,
-          ),
-        ),
-      ),
-      ...['/a', 'inference'].flatMap((op) =>
-        histogram(PROM.operationEnergy, `carbonscope_operation="${op}"`),
-      ),
-    ];
-    // Every ratio tried, so a failure names all that divide unguarded.
-    const unguarded = ratios.filter(({ expr }) => {
-      try {
-        // While the counters move each ratio has its value, and once they stop none at all.
-        return !queriesTest(input_series, [
-          {
-            expr: `clamp_max(count(${expr}), 1)`,
-            eval_time: '4m',
-            exp_samples: [{ labels: '{}', value: 1 }],
-          },
-          { expr, eval_time: '14m', exp_samples: [] },
-        ]).includes('SUCCESS');
-      } catch {
-        return true;
-      }
-    });
-    expect(unguarded.map((q) => q.name)).to.deep.equal([]);
+    expect(givingNaNWhenQuiet(ratios)).to.deep.equal([]);
+  });
+
+  // histogram_quantile of buckets whose rates are all 0 is NaN too.
+  it('gives no quantile, never NaN, over a quiet window', () => {
+    const quantiles = queriesMatching(/histogram_quantile/);
+    expect(quantiles.map((q) => q.name)).to.include.members([
+      'Latency p95 (A)',
+      'Inference latency (B)',
+      'http_route:http_server_request_duration_seconds:p95_1m',
+    ]);
+    expect(givingNaNWhenQuiet(quantiles)).to.deep.equal([]);
   });
 
   it('finds the labels of a legend and the metric and label of each variable', () => {
