@@ -292,13 +292,13 @@ export const carbonDashboard: DashboardSpec = {
       ],
     },
     llmBand(
-      'LLM energy (min–max)',
+      'LLM energy rate (min–max)',
       PROM.llmEnergy,
       'watt',
       'Estimated provider-side energy of LLM calls per second (usage phase), as the EcoLogits range.',
     ),
     llmBand(
-      'LLM GWP (min–max)',
+      'LLM GWP rate (min–max)',
       PROM.llmGwp,
       si('gCO2e/s'),
       'Estimated global warming potential per second, usage + embodied, as a range.',

@@ -234,6 +234,24 @@ describe('stack: Grafana dashboards as code', () => {
     expect(checked).to.be.at.least(2);
   });
 
+  // rate() of joules is watts, of grams g/s: a panel of it charts how fast energy is used or
+  // CO2e emitted, not an amount, and its title says so ("LLM energy" over "3 mW" read as a
+  // quantity of energy in a unit of power).
+  it('titles a panel of a joule or gram rate as a rate or power, never as an amount', () => {
+    const amounts = new Set(['J', 'g']);
+    const titled: string[] = [];
+    for (const p of readDashboards().flatMap((d) => d.panels)) {
+      const exprs = (p.targets ?? []).map((t) => t.expr);
+      const rates = exprs.some((e) =>
+        metricNamesIn(e).some((n) => amounts.has(UNIT_OF.get(n) ?? '') && /\brate\(/.test(e)),
+      );
+      const unit = p.fieldConfig.defaults.unit ?? '';
+      if (rates && (unit === 'watt' || unit.endsWith('/s'))) titled.push(p.title);
+    }
+    expect(titled).to.include('Energy use rate').and.to.have.length.of.at.least(3);
+    expect(titled.filter((t) => !/\b(rate|power)\b/i.test(t))).to.deep.equal([]);
+  });
+
   // A total over the time range is one value at its end. As a range query Grafana evaluated it
   // at every step, each over the whole range: on 7 days of data (2 apps, 15 s scrape, 900 s
   // step) the emissions total read 108.6 M samples in 179-301 ms, the instant query 0.32 M in
@@ -320,8 +338,8 @@ describe('stack: Grafana dashboards as code', () => {
       'M per request by route',
       'SCI per request by route',
       'Inference energy',
-      'LLM energy (min–max)',
-      'LLM GWP (min–max)',
+      'LLM energy rate (min–max)',
+      'LLM GWP rate (min–max)',
     ]);
   });
 
@@ -808,7 +826,7 @@ describe('stack: Grafana dashboards as code', () => {
     };
     const out = queriesTest(input_series, [
       {
-        expr: query('LLM energy (min–max)', 'A'),
+        expr: query('LLM energy rate (min–max)', 'A'),
         eval_time: '5m',
         exp_samples: [
           { labels: '{answered_by="provider"}', value: 2 },
@@ -832,7 +850,7 @@ describe('stack: Grafana dashboards as code', () => {
     ]);
     expect(out).to.include('SUCCESS');
     // Each band's shading joins the series its legends name: the providers' and the mock's.
-    for (const title of ['LLM energy (min–max)', 'LLM GWP (min–max)']) {
+    for (const title of ['LLM energy rate (min–max)', 'LLM GWP rate (min–max)']) {
       const p = carbonDashboard.panels.find((q) => q.title === title);
       expect(
         p?.queries.map((q) => q.legend),
