@@ -1,7 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { ENERGY_SOURCES } from 'carbonscope';
 import { expect } from 'chai';
 import { parse } from 'yaml';
@@ -318,6 +325,9 @@ describe('stack: docker compose', () => {
     expect(provider.providers[0]?.options.path).to.equal('/etc/grafana/dashboards');
     const home = services.grafana?.environment?.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH ?? '';
     expect(home.startsWith('/etc/grafana/dashboards/')).to.equal(true);
+    // The README's home page, the Carbon dashboard: a file the mount holds.
+    expect(existsSync(root('grafana', 'dashboards', basename(home))), home).to.equal(true);
+    expect(basename(home)).to.equal('carbon.json');
   });
 
   it('waits on health: healthchecks exist and every depends_on condition can be met', () => {
