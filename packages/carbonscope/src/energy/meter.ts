@@ -69,6 +69,10 @@ export const FIRST_SAMPLE_MS = 100;
 export class EnergyMeter {
   private readonly sampler: Sampler;
   private readonly listeners = new Set<SampleListener>();
+  /** True while the listeners are told of a sample. */
+  private telling = false;
+  /** Samples taken in a listener's call, told once the listeners are done with the one before. */
+  private readonly told: EnergySample[] = [];
   private timer: TimerHandle | undefined;
   private running = false;
   private starting: Promise<void> | undefined;
@@ -193,8 +197,29 @@ export class EnergyMeter {
     if (!sample) return null;
     this.last = sample;
     this.resolveFirstSample();
-    for (const listener of this.listeners) callOne(listener, sample, this.sampleListenerFailed);
+    this.tell(sample);
     return sample;
+  }
+
+  /**
+   * Tells the listeners of `sample`, and of every one taken in their calls after it, in order.
+   * A sample taken in a listener's call (an onSettled listener's settleNow(), cs.stop()'s last)
+   * was told at once: the listeners after that one were given it before the sample they were
+   * being told of, so the last they were given was the older one, a sample late.
+   */
+  private tell(sample: EnergySample): void {
+    if (this.telling) {
+      this.told.push(sample);
+      return;
+    }
+    this.telling = true;
+    try {
+      for (let next: EnergySample | undefined = sample; next; next = this.told.shift()) {
+        for (const listener of this.listeners) callOne(listener, next, this.sampleListenerFailed);
+      }
+    } finally {
+      this.telling = false;
+    }
   }
 
   /** A sample listener's throw or rejection. */
