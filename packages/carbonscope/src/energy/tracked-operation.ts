@@ -163,6 +163,9 @@ export class TrackedOperation implements ActiveOperation, CpuOwner {
   settled(): Promise<OperationFootprint> {
     this.atSettlement ??= this.batch?.footprintOf(this.index);
     if (this.atSettlement) return Promise.resolve(this.atSettlement);
+    // Nothing keeps a closed one's figure (its batch, its place in the interval's list), and its
+    // settled() waited for ever, settled unread or not: the caller is told so at once.
+    if (this.ended && this.atEnd === undefined) return Promise.reject(closedUnread(this.name));
     return new Promise((resolve) => {
       this.waiters ??= [];
       this.waiters.push(resolve);
@@ -186,6 +189,13 @@ export class TrackedOperation implements ActiveOperation, CpuOwner {
     this.waiters = undefined;
     if (waiters) for (const resolve of waiters) resolve(footprint);
   }
+}
+
+/** settled()'s answer for an operation ended with close(), whose figure no one kept. */
+function closedUnread(name: string): Error {
+  return new Error(
+    `settled() after close() of "${name}": close() keeps no settled figure (onEnd and the metrics have it); end() keeps it for settled()`,
+  );
 }
 
 /** The batch of every operation settled unread: settled, and with no figure in it. */
