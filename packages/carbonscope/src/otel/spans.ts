@@ -1,5 +1,6 @@
 import { context, createContextKey, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import type { OperationContext, OperationKind } from '../energy/index.js';
+import { releasedWith } from '../runtime/index.js';
 import { messageOf } from '../thrown-text.js';
 import { VERSION } from '../version.js';
 import { SCOPE_NAME } from './attach.js';
@@ -16,8 +17,9 @@ const held = new SpanRelease();
 
 /**
  * Ends at once every span of a settled operation still paced (see SpanRelease): at stop, before
- * the SDK shuts down. Carbonscope.stop() calls it when given as `releaseContexts`; the registered
- * tracer provider's shutdown() runs it too (settleBeforeTracerShutdown).
+ * the SDK shuts down. Carbonscope.stop() calls it where captureSpan is its captureContext (see
+ * the pairing below), whatever its `releaseContexts`; the registered tracer provider's
+ * shutdown() runs it too (settleBeforeTracerShutdown).
  */
 export function releaseHeldSpans(): void {
   held.releaseAll();
@@ -75,9 +77,8 @@ export function contextPropagates(): boolean {
  * span of its own, a child of the active one, so an inner operation (an inference inside a
  * request) never overwrites its request's figures. Both spans are ended once the operation is
  * settled, at their own end times. With no recording span active it costs one lookup.
- * Wired by hand into `Carbonscope.create()`, it goes with `releaseContexts: releaseHeldSpans`:
- * without it, spans still paced at stop() are ended after the SDK has shut down, and lost
- * (`register` and the instrumentation pass both).
+ * Wired by hand into `Carbonscope.create()`, its stop() ends the spans still paced, whatever
+ * `releaseContexts` is (none, one of the application's, releaseHeldSpans): paired below.
  */
 export function captureSpan(operation: string, kind: OperationKind): OperationContext | undefined {
   const active = trace.getActiveSpan();
@@ -95,3 +96,7 @@ export function captureSpan(operation: string, kind: OperationKind): OperationCo
   const tracer = trace.getTracer(SCOPE_NAME, VERSION);
   return new OperationSpan(tracer.startSpan(operation, { kind: SpanKind.INTERNAL }), held);
 }
+
+// Every Carbonscope given captureSpan ends what it paces at its stop(), before the SDK shuts
+// down: a hand-wired one with no releaseContexts, or one of its own, left them to their pace.
+releasedWith(captureSpan, releaseHeldSpans);

@@ -82,6 +82,7 @@ import {
   type Settings,
 } from '../settings.js';
 import { messageOf } from '../thrown-text.js';
+import { contextRelease } from './context-release.js';
 import { type DropCount, DropCounts } from './drop-counts.js';
 import { checkOptions } from './injected.js';
 import { CARBONSCOPE_OPTIONS, MEASURE_OPTIONS, REQUEST_TRACKING_OPTIONS } from './known-options.js';
@@ -152,7 +153,9 @@ export interface CarbonscopeOptions {
   contextActive?: () => boolean;
   /**
    * With captureContext: called at stop(), after the last figures are settled, to hand on at
-   * once what the contexts still hold back (the OTel layer passes `releaseHeldSpans`).
+   * once what the contexts still hold back (the OTel layer passes `releaseHeldSpans`). A
+   * captureContext paired with its own release (captureSpan, with releaseHeldSpans) has that
+   * called at stop() too, whatever is given here.
    */
   releaseContexts?: () => void;
 }
@@ -529,7 +532,7 @@ export class Carbonscope implements OperationTracker {
       loopEnd,
       requests,
       options.contextActive,
-      options.releaseContexts,
+      contextRelease(options.captureContext, options.releaseContexts),
     );
   }
 
