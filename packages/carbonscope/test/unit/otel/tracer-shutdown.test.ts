@@ -47,6 +47,23 @@ describe('TracerShutdownWatch', () => {
     expect(calls).to.deep.equal(['settled', 'first shut down', 'settled', 'second shut down']);
   });
 
+  // Two copies of the package in one process (register's and a dependency's) each hold their
+  // own spans and wrap the provider once each: each settles before it shuts down, once a call,
+  // however many times each looks (a start, stop and start again looks anew).
+  it('two copies: each wraps once, each runs once a call, the provider shuts down once', async () => {
+    const calls: string[] = [];
+    const registered = provider(calls, 'sdk');
+    trace.setGlobalTracerProvider(registered);
+    const first = new TracerShutdownWatch(() => calls.push('first copy'));
+    const second = new TracerShutdownWatch(() => calls.push('second copy'));
+    for (let cycle = 0; cycle < 3; cycle++) {
+      first.look();
+      second.look();
+    }
+    await registered.shutdown();
+    expect(calls).to.deep.equal(['second copy', 'first copy', 'sdk shut down']);
+  });
+
   it("leaves the API's no-op alone: nothing registered, nothing to wrap", () => {
     const noop = (trace.getTracerProvider() as ProxyTracerProvider).getDelegate();
     new TracerShutdownWatch(() => undefined).look();
