@@ -28,11 +28,8 @@ describe('settled() of an operation ended with close()', () => {
 
   function closed(): { op: TrackedOperation; sample(): void; ended: OperationFootprint[] } {
     const clock = new ScriptedClock(0);
-    const t = new EnergyTracker({
-      clock: clock.now,
-      loopIdle: clock.loopIdle,
-      attribution: 'wall',
-    });
+    const { now, loopIdle } = clock;
+    const t = new EnergyTracker({ clock: now, loopIdle, attribution: 'wall' });
     trackers.push(t);
     const ended: OperationFootprint[] = [];
     t.onEnd((f) => ended.push(f));
