@@ -164,8 +164,9 @@ export class TrackedOperation implements ActiveOperation, CpuOwner {
     this.atSettlement ??= this.batch?.footprintOf(this.index);
     if (this.atSettlement) return Promise.resolve(this.atSettlement);
     // Nothing keeps a closed one's figure (its batch, its place in the interval's list), and its
-    // settled() waited for ever, settled unread or not: the caller is told so at once.
-    if (this.ended && this.atEnd === undefined) return Promise.reject(closedUnread(this.name));
+    // settled() waited for ever, settled unread or not: the caller is told so at once. One
+    // awaited before its close() is kept for its waiters, and this one waits with them.
+    if (this.ended && this.unread) return Promise.reject(closedUnread(this.name));
     return new Promise((resolve) => {
       this.waiters ??= [];
       this.waiters.push(resolve);

@@ -26,7 +26,12 @@ describe('settled() of an operation ended with close()', () => {
     for (const t of trackers.splice(0)) t.stop();
   });
 
-  function closed(): { op: TrackedOperation; sample(): void; ended: OperationFootprint[] } {
+  /** `awaited`: with the settled() called before its close(). */
+  function closed(awaited?: (settled: Promise<OperationFootprint>) => void): {
+    op: TrackedOperation;
+    sample(): void;
+    ended: OperationFootprint[];
+  } {
     const clock = new ScriptedClock(0);
     const { now, loopIdle } = clock;
     const t = new EnergyTracker({ clock: now, loopIdle, attribution: 'wall' });
@@ -35,6 +40,7 @@ describe('settled() of an operation ended with close()', () => {
     t.onEnd((f) => ended.push(f));
     const op = t.begin('job');
     if (!(op instanceof TrackedOperation)) throw new Error('a tracker begins TrackedOperations');
+    awaited?.(op.settled());
     clock.advance(100);
     op.close();
     return {
@@ -63,5 +69,16 @@ describe('settled() of an operation ended with close()', () => {
     expect(await outcome(op.settled())).to.equal(refused);
     sample();
     expect(ended.map((f) => `${f.operation} ${f.joules} J`)).to.deep.equal(['job 2 J']);
+  });
+
+  // One awaited before its close() is kept for that waiter: a second settled() after the close
+  // was refused, as if nothing kept it, and the first then resolved.
+  it('awaited before its close(): asked again after it, waits with the first', async () => {
+    const asked: Promise<string>[] = [];
+    const { op, sample } = closed((settled) => asked.push(outcome(settled)));
+    const again = op.settled();
+    sample();
+    asked.push(outcome(again), outcome(op.settled()));
+    expect(await Promise.all(asked)).to.deep.equal(['2 J', '2 J', '2 J']);
   });
 });
