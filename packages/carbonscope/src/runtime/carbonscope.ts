@@ -155,7 +155,7 @@ export interface CarbonscopeOptions {
    * With captureContext: called at stop(), after the last figures are settled, to hand on at
    * once what the contexts still hold back (the OTel layer passes `releaseHeldSpans`). A
    * captureContext paired with its own release (captureSpan, with releaseHeldSpans) has that
-   * called at stop() too, whatever is given here.
+   * called at stop() too, before this one, whatever is given here.
    */
   releaseContexts?: () => void;
 }

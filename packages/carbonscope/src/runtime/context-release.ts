@@ -19,8 +19,9 @@ export function releasedWith(capture: Capture, release: () => void): void {
 }
 
 /**
- * What stop() calls: `given` (the releaseContexts option), and the release paired with
- * `capture`, once where the two are one.
+ * What stop() calls: the release paired with `capture`, then `given` (the releaseContexts
+ * option), once where the two are one. Paired first: what `given` hands on (an exporter's
+ * flush) takes the spans it ends; called after, they ended behind the flush, and were lost.
  */
 export function contextRelease(
   capture: Capture | undefined,
@@ -32,9 +33,9 @@ export function contextRelease(
   if (!given) return own;
   return () => {
     try {
-      given();
-    } finally {
       own();
+    } finally {
+      given();
     }
   };
 }
