@@ -841,13 +841,26 @@ export class Carbonscope implements OperationTracker {
     return this.stopping;
   }
 
+  /**
+   * Hands on what the contexts hold back; a release that throws (the application's own, a span
+   * processor's onEnd) is told, not let out: it left stop() there, its listeners subscribed and
+   * what waits for the stop (register's last push) never run.
+   */
+  private releaseHeld(): void {
+    try {
+      this.releaseContexts?.();
+    } catch (err) {
+      this.logger.warn(`could not release the operations' contexts at stop(): ${messageOf(err)}`);
+    }
+  }
+
   private async stopOnce(): Promise<void> {
     this.stopped = true;
     this.untrackRequests();
     await this.meter.stop();
     this.tracker.stop();
     this.loopEnd.disarm();
-    this.releaseContexts?.();
+    this.releaseHeld();
     for (const off of this.unsubscribe.splice(0)) off();
     const after = atStop.get(this);
     atStop.delete(this);
