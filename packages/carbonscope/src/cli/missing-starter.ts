@@ -12,10 +12,16 @@ function isFile(path: string | Buffer): boolean {
   }
 }
 
-/** The file the exec found for `command`: the path itself, or the first file of that name in PATH. */
+/** Where Node's spawn (libuv, as glibc's execvp) looks without PATH: `_PATH_DEFPATH`. */
+const UNSET_PATH = '/usr/bin:/bin';
+
+/**
+ * The file the exec found for `command`: the path itself, or the first file of that name in PATH.
+ * An empty entry (`:/usr/bin`, `a::b`) is the current folder, as execvp and Node's spawn read it.
+ */
 function commandFile(command: string, path: string | undefined): string | undefined {
   if (command.includes('/')) return isFile(command) ? command : undefined;
-  const dirs = (path ?? '').split(delimiter).filter((dir) => dir !== '');
+  const dirs = (path ?? UNSET_PATH).split(delimiter).map((dir) => (dir === '' ? '.' : dir));
   return dirs.map((dir) => join(dir, command)).find(isFile);
 }
 

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,6 +70,31 @@ describe('cli: missing starter', () => {
     }
     expect(missingStarter('/dev/zero', undefined)).to.equal(undefined);
     expect(missingStarter('', dir)).to.equal(undefined);
+  });
+
+  // POSIX execvp and Node's spawn (libuv) read an empty PATH entry as the current folder: a
+  // script there with a missing interpreter was told `command not found` under `PATH=:/usr/bin`.
+  it('reads an empty PATH entry as the current folder, as spawn does', () => {
+    script('here', '#!/no/such\n');
+    script('runs', '#!/bin/sh\nexit 7\n');
+    const before = process.cwd();
+    process.chdir(dir);
+    try {
+      for (const path of ['', ':/no/dir', '/no/dir:', '/no/dir::/no/other']) {
+        // Node's own lookup, which the diagnosis is to agree with: it finds and runs `runs` here.
+        const run = spawnSync('runs', { env: { PATH: path } });
+        expect(run.status, path).to.equal(7);
+        expect(missingStarter('here', path), path).to.equal(
+          'its interpreter /no/such (its #! line) was not found',
+        );
+      }
+      expect(missingStarter('here', '/no/dir')).to.equal(undefined);
+      // Without PATH, spawn looks in /usr/bin:/bin, not here.
+      expect(spawnSync('runs', { env: {} }).error?.message).to.match(/ENOENT/);
+      expect(missingStarter('here', undefined)).to.equal(undefined);
+    } finally {
+      process.chdir(before);
+    }
   });
 
   it('says a program without #! lacks its loader', () => {
