@@ -440,7 +440,12 @@ async function runMeasured(
   if (end.kind === 'error') {
     const failure = startFailure(file, end.error);
     process.stderr.write(session.redact(`carbonscope: ${printable(failure.message)}\n`));
-    await session.close();
+    // A session whose command never ran is pushed no further: its figures are no run's.
+    if (await session.discard()) {
+      session.logger.warn(
+        `the metrics pushed to ${session.otlpTarget} while the command was being started cover no command (run id ${session.runId})`,
+      );
+    }
     return { code: failure.code };
   }
 

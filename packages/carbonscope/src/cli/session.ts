@@ -252,6 +252,11 @@ export interface Session {
    * (PushEnd), a line on stderr where it failed or earlier pushes' figures are lost.
    */
   close(): Promise<PushEnd>;
+  /**
+   * Releases the OTel provider without a last push (a command that never started): what is
+   * returned is whether a periodic push got through before, whose figures cover no command.
+   */
+  discard(): Promise<boolean>;
 }
 
 export interface SessionOptions {
@@ -452,6 +457,13 @@ export async function openSession(o: SessionOptions): Promise<Session> {
       logger.error(`could not push metrics to ${otlp.shown}: ${failure}; ${dropped}`);
       // No shutdown: the reader's would push once more and hold the exit as long again.
       return 'failed';
+    },
+    async discard() {
+      if (!otlp) return false;
+      // Gated, the reader's shutdown flush sends nothing, and a push in flight is let go.
+      otlp.closeGate();
+      void otlp.provider.shutdown().catch(() => undefined);
+      return otlp.outcome.delivered;
     },
   };
 }
