@@ -17,6 +17,7 @@ import {
 import { dirname, join, resolve } from 'node:path';
 import { isPermissionRefusal } from '../permission-refusal.js';
 import { withHeaderClaim } from './header-claim.js';
+import { lastLineOpen } from './line-end.js';
 import { removeQuietly } from './remove-quietly.js';
 
 /** CodeCarbon 3.x emissions.csv columns, in its order, so its tooling reads our files. */
@@ -281,24 +282,6 @@ function claimPathOf(path: string, fd: number | undefined): string | undefined {
     return written.dev === named.dev && written.ino === named.ino ? real : undefined;
   } catch {
     return undefined;
-  }
-}
-
-/**
- * Whether a regular file's last line has no line break (saved so by an editor): a row appended
- * as it stands would run on from it.
- */
-function lastLineOpen(path: string): boolean {
-  const fd = openSync(path, 'r');
-  try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile() || stat.size === 0) return false;
-    const { size } = stat;
-    const last = Buffer.alloc(1);
-    readSync(fd, last, 0, 1, size - 1);
-    return last[0] !== 0x0a;
-  } finally {
-    closeSync(fd);
   }
 }
 

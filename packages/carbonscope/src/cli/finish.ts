@@ -2,6 +2,7 @@ import { printable, printableLines, terminalJson } from '../printable.js';
 import { messageOf } from '../thrown-text.js';
 import type { CommonOptions } from './args.js';
 import { appendEmissionsRow } from './csv.js';
+import { lineStartOn } from './line-end.js';
 import { hostFacts, type Report, reportToRow } from './report.js';
 import type { Session } from './session.js';
 import { formatSummary } from './summary.js';
@@ -36,8 +37,12 @@ export async function finish(
   }
   // Written outside the logger, they may quote a path or a command line that holds a secret,
   // and reasons in others' words (an exporter's, nvidia-smi's): escaped as a log line is.
-  process.stderr.write(session.redact(printableLines(formatSummary(report))));
-  if (options.json) process.stdout.write(session.redact(`${terminalJson(report)}\n`));
+  // Each on a line of its own where the command's last line in the same file has no break.
+  const summary = printableLines(formatSummary(report));
+  process.stderr.write(session.redact(`${lineStartOn(2)}${summary}`));
+  if (options.json) {
+    process.stdout.write(session.redact(`${lineStartOn(1)}${terminalJson(report)}\n`));
+  }
   const pushed = await session.close();
   // As the CSV's line says where its row went: a push that got through said nothing, one that
   // failed, or lost earlier pushes' figures, says so (session.close). The target is masked

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
@@ -32,6 +32,15 @@ function cli(args: readonly string[], env: Record<string, string> = {}): Promise
   });
 }
 
+/** Runs a shell line, `$0` the node binary and `$1` the CLI, `$2` `file`: what it left there. */
+function shell(line: string, file: string): Promise<number | null> {
+  return new Promise((resolve) => {
+    execFile('/bin/sh', ['-c', line, process.execPath, MAIN, file], { env: ENV }, (err) =>
+      resolve(err ? (typeof err.code === 'number' ? err.code : null) : 0),
+    );
+  });
+}
+
 describe('the CLI at its edges', function () {
   this.timeout(60_000);
   const dir = tempDirUntilExit('carbonscope-cli-edges-');
@@ -58,6 +67,25 @@ describe('the CLI at its edges', function () {
       expect(receiver.pushes).to.have.length(0);
     } finally {
       await receiver.close();
+    }
+  });
+
+  // The command writes to the same file directly (it inherits stdout and stderr): `printf abc`
+  // left `abc{` there, whose JSON no reader could parse, and `abccarbonscope: ...` of 2>&1.
+  it("starts its JSON and its summary on a line of their own after a command's unended one", async () => {
+    const file = join(dir, 'shared.txt');
+    for (const [command, printed] of [
+      ['printf abc', 'abc\n'],
+      ['echo abc', 'abc\n'],
+      ['true', ''],
+    ]) {
+      expect(await shell(`"$0" "$1" run --json -- ${command} >"$2" 2>/dev/null`, file)).to.equal(0);
+      const text = readFileSync(file, 'utf8');
+      expect(text.startsWith(`${printed}{`), `${command}: ${text}`).to.equal(true);
+      expect(JSON.parse(text.slice(printed.length)).command, text).to.equal('run');
+      expect(await shell(`"$0" "$1" run -- ${command} >"$2" 2>&1`, file)).to.equal(0);
+      const together = readFileSync(file, 'utf8');
+      expect(together.startsWith(`${printed}carbonscope: \``), together).to.equal(true);
     }
   });
 });
