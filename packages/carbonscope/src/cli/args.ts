@@ -321,6 +321,12 @@ function common(values: Record<string, string | boolean | undefined>): CommonOpt
   if (otlp !== undefined) checkOtlpUrl(otlp);
   const output = str('output');
   if (output === '') throw new UsageError('--output: expected a file name');
+  // Stdout in most tools: taken as a name, it was a file `-` in the current folder.
+  if (output === '-') {
+    throw new UsageError(
+      '--output: "-" is no file name here: -o /dev/stdout for stdout, -o ./- for a file named -',
+    );
+  }
   const projectName = str('project-name') ?? DEFAULT_PROJECT_NAME;
   // An empty project_name groups no run in CodeCarbon's tools (`"$PROJECT"` unset, most likely).
   if (projectName.trim() === '') {

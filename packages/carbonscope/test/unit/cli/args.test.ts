@@ -251,6 +251,18 @@ describe('command-line arguments', () => {
     }
   });
 
+  // `-o -`, stdout in most tools, wrote a file named `-` in the current folder, without a word.
+  it('refuses -o - as a file name, naming /dev/stdout and ./-', () => {
+    for (const args of [['-o', '-'], ['--output=-'], ['-o=-']]) {
+      expect(() => parseRunArgs([...args, '--', 'true']), args.join(' ')).to.throw(
+        UsageError,
+        /^--output: "-" is no file name here: -o \/dev\/stdout for stdout, -o \.\/- for a file named -$/,
+      );
+      expect(() => parseMonitorArgs(args), args.join(' ')).to.throw(UsageError, /^--output: "-"/);
+    }
+    expect(parseRunArgs(['-o', './-', '--', 'true']).output).to.equal('./-');
+  });
+
   // `-o=` wrote a file named `=`, and `-o=x.csv` one named `=x.csv`: node:util reads a short
   // option's value as what follows its letter, the `=` in it, where `--output=` reads after it.
   it('reads a short option written -o=VALUE as --output=VALUE, so an empty one is refused', () => {
