@@ -11,8 +11,9 @@ export function lastLineOpen(path: string): boolean {
     if (!stat.isFile() || stat.size === 0) return false;
     const { size } = stat;
     const last = Buffer.alloc(1);
-    readSync(fd, last, 0, 1, size - 1);
-    return last[0] !== 0x0a;
+    // A file cut short since its fstat (truncated meanwhile) has no byte there to read: the
+    // buffer's 0 read as a last line without a break, and a blank line went before the report.
+    return readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a;
   } finally {
     closeSync(fd);
   }
