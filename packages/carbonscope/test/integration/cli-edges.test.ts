@@ -70,6 +70,19 @@ describe('the CLI at its edges', function () {
     }
   });
 
+  // Only a command that never started is let go: one that started and ended 127 itself (a
+  // shell's own `command not found`) ran, and its session is pushed as any other's.
+  it('still pushes a run whose command started and then exited 127 itself', async () => {
+    const receiver = await otlpReceiver();
+    try {
+      const r = await cli(['run', '--otlp', receiver.url, '--', 'sh', '-c', 'exit 127']);
+      expect(r.code, r.stderr).to.equal(127);
+      expect(receiver.pushes.length, r.stderr).to.be.greaterThan(0);
+    } finally {
+      await receiver.close();
+    }
+  });
+
   // The command writes to the same file directly (it inherits stdout and stderr): `printf abc`
   // left `abc{` there, whose JSON no reader could parse, and `abccarbonscope: ...` of 2>&1.
   it("starts its JSON and its summary on a line of their own after a command's unended one", async () => {

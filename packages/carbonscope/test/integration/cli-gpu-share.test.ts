@@ -7,6 +7,7 @@ import { expect } from 'chai';
 import { parseEmissionsCsv } from '../../src/cli/csv.js';
 import type { Report } from '../../src/cli/report.js';
 import { libraryRoot } from '../../src/paths.js';
+import { otlpReceiver } from '../helpers/otlp-receiver.js';
 import { tempDirUntilExit } from '../helpers/temp-dir.js';
 import { writeFakeBinary } from '../unit/energy/sources/helpers.js';
 
@@ -126,12 +127,13 @@ async function interruptGroupOnce(pid: number, file: string, ended: () => boolea
   process.kill(-pid, 'SIGINT');
 }
 
-/** The same, of any command line; `gpuRetryFirstMs` through runCommand's hook. */
+/** The same, of any command line; `gpuRetryFirstMs` through runCommand's hook, `options` too. */
 function runCommandWithGpu(
   dir: string,
   argv: readonly string[],
   interruptOnce?: string,
   gpuRetryFirstMs?: number,
+  options: readonly string[] = [],
 ): Promise<Result> {
   const args = [
     '--source',
@@ -139,6 +141,7 @@ function runCommandWithGpu(
     '--json',
     '-o',
     join(dir, 'emissions.csv'),
+    ...options,
     '--',
     ...argv,
   ];
@@ -430,6 +433,25 @@ describe("carbonscope run: the command's share of the GPU (nvidia-smi pmon)", fu
     expect(report.measurement.notes, r.stderr).to.include(
       'the command got no share of one GPU, whose energy is in the host figures only: gpu1: pmon printed no utilization for it (MIG mode?)',
     );
+  });
+
+  // A start held past the push interval (1 s here) by nvidia-smi's MIG query (pmon's start)
+  // let a periodic push out before a command that then could not start: figures of no command.
+  it('says so where --otlp pushed while a command that could not start was being started', async () => {
+    const dir = tempDirUntilExit('carbonscope-gpu-');
+    fakeNvidiaSmi(dir, { migDelayMs: 2500 });
+    const receiver = await otlpReceiver();
+    try {
+      const argv = ['carbonscope-no-such-command-xyz'];
+      const r = await runCommandWithGpu(dir, argv, undefined, undefined, ['--otlp', receiver.url]);
+      expect(r.code, r.stderr).to.equal(127);
+      expect(receiver.pushes.length, r.stderr).to.be.greaterThan(0);
+      expect(r.stderr).to.match(
+        /carbonscope: warning: the metrics pushed to http:\/\/127\.0\.0\.1:\d+\/v1\/metrics while the command was being started cover no command \(run id [^)]+\)\n/,
+      );
+    } finally {
+      await receiver.close();
+    }
   });
 
   it('reports a command of little CPU by its measured GPU share, the CPU part left out', async () => {
