@@ -74,12 +74,22 @@ export type Ended =
  * How the command ended, told after the I/O of the loop turn its exit was seen in (setImmediate):
  * the meter's last sample follows, and where carbonscope was stopped or its loop blocked, an exit
  * handled first took it before the lines nvidia-smi (or powermetrics) printed meanwhile were read
- * from the pipe: the GPU silent (a "hung driver"), the stop's energy left out.
+ * from the pipe: the GPU silent (a "hung driver"), the stop's energy left out. An `error` ends it
+ * only for a command that never started (no pid): a started one's is a signal it could not be
+ * sent (EPERM, a setuid command), told to `late`, and the command runs on to its exit.
  */
-export function waitForEnd(child: EventEmitter): Promise<Ended> {
+export function waitForEnd(
+  child: EventEmitter & { readonly pid?: number | undefined },
+  late?: (error: NodeJS.ErrnoException) => void,
+): Promise<Ended> {
   return new Promise((resolve) => {
     const afterIo = (ended: Ended) => setImmediate(() => resolve(ended));
-    child.once('error', (error: NodeJS.ErrnoException) => afterIo({ kind: 'error', error }));
+    const onError = (error: NodeJS.ErrnoException) => {
+      if (child.pid !== undefined) return late?.(error);
+      child.off('error', onError);
+      afterIo({ kind: 'error', error });
+    };
+    child.on('error', onError);
     child.once('exit', (code: number | null, signal: NodeJS.Signals | null) =>
       afterIo({ kind: 'exit', code, signal }),
     );
@@ -151,7 +161,11 @@ function startCommand(
     if (!isPermissionRefusal(err) && !isSpawnThrown(err)) throw err;
     return { ended: Promise.resolve({ kind: 'error', error: err as NodeJS.ErrnoException }) };
   }
-  return { child, ended: waitForEnd(child) };
+  const late = (error: NodeJS.ErrnoException) =>
+    process.stderr.write(
+      `carbonscope: could not signal the command: ${printable(error.message)}\n`,
+    );
+  return { child, ended: waitForEnd(child, late) };
 }
 
 /** Why the command could not start, with the shell's exit status for it. */

@@ -64,4 +64,26 @@ describe('run: when the command ended, where carbonscope was stopped', () => {
       close();
     }
   });
+
+  // Node emits `error` on a started child too: a signal it could not be sent (EPERM, to a
+  // setuid command when Ctrl-C is passed on). Taken as the end, the run was told "command not
+  // found" while the command ran on, and its session was not pushed.
+  it('runs on past the error of a command that started, to its exit', async () => {
+    const child = Object.assign(new EventEmitter(), { pid: 4242 });
+    const late: string[] = [];
+    const told = waitForEnd(child, (error) => late.push(String(error.code)));
+    const failedKill = Object.assign(new Error('kill EPERM'), { code: 'EPERM', syscall: 'kill' });
+    child.emit('error', failedKill);
+    setTimeout(() => child.emit('exit', 0, null), 5);
+    expect(await told).to.deep.equal({ kind: 'exit', code: 0, signal: null });
+    expect(late).to.deep.equal(['EPERM']);
+  });
+
+  it('ends at the error of a command that never started', async () => {
+    const child = new EventEmitter();
+    const missing = Object.assign(new Error('spawn nope ENOENT'), { code: 'ENOENT' });
+    const told = waitForEnd(child);
+    child.emit('error', missing);
+    expect(await told).to.deep.equal({ kind: 'error', error: missing });
+  });
 });
