@@ -5,6 +5,7 @@ import {
   type OperationContext,
   type OperationFootprint,
 } from '../energy/index.js';
+import { claimRunning, markHeld } from './request-claims.js';
 import { annotateSpan } from './span-attributes.js';
 import type { SpanRelease } from './span-release.js';
 
@@ -13,7 +14,8 @@ import type { SpanRelease } from './span-release.js';
  * instrumentation ends it when the response closes, up to one sample interval before the
  * figure exists; so its end() is deferred: the time of that call is kept, and at settlement the
  * figures are set and the span is handed to `release` to end, at that time. Nothing else about
- * the span changes.
+ * the span changes. The deferred end() stays until the span is ended for real, and marks it as
+ * claimed meanwhile (isClaimed): one request per span.
  */
 export class RequestSpan implements OperationContext {
   private readonly end: Span['end'];
@@ -34,13 +36,13 @@ export class RequestSpan implements OperationContext {
   ) {
     this.ownEnd = Object.hasOwn(span, 'end');
     this.end = span.end;
-    span.end = (endTime?: TimeInput) => {
-      if (this.settled) return this.end.call(span, endTime);
+    span.end = markHeld(this.ownEnd, (endTime?: TimeInput) => {
+      if (this.settled) return this.endNow(endTime);
       if (this.ended) return;
       this.ended = true;
       this.endCalledMs = monotonicClock();
       this.givenEnd = endTime;
-    };
+    });
   }
 
   settle(footprint: OperationFootprint): void {
@@ -51,11 +53,29 @@ export class RequestSpan implements OperationContext {
   settleLent(footprint: LentFigures): void {
     if (this.settled) return;
     this.settled = true;
+    const { span } = this;
+    if (!this.ended) {
+      // Still running (an HTTP/2 batch's span, a server's inside one): its end() is its own
+      // again, and the weak set tells the requests after this one that it is claimed.
+      this.restoreEnd();
+      claimRunning(span);
+      annotateSpan(span, footprint);
+      return;
+    }
+    annotateSpan(span, footprint);
+    // Held until the release ends it for real (now, or paced: most of a busy interval's).
+    const { givenEnd, endCalledMs } = this;
+    this.release.end(span, givenEnd ?? endCalledMs, endCalledMs, givenEnd === undefined);
+  }
+
+  /** Ends the span for real (the release, or a later end()): as it was, with nothing of ours. */
+  private endNow(endTime?: TimeInput): void {
+    this.restoreEnd();
+    this.end.call(this.span, endTime);
+  }
+
+  private restoreEnd(): void {
     if (this.ownEnd) this.span.end = this.end;
     else Reflect.deleteProperty(this.span, 'end');
-    annotateSpan(this.span, footprint);
-    if (!this.ended) return;
-    const { givenEnd, endCalledMs } = this;
-    this.release.end(this.span, givenEnd ?? endCalledMs, endCalledMs, givenEnd === undefined);
   }
 }

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Span, TimeInput } from '@opentelemetry/api';
+import { hasOwnEnd } from './request-claims.js';
 
 /**
  * The end time to give `span` for carbonscope's own reading of performance.now() (when the
@@ -21,7 +22,10 @@ export function endTimeFor(span: Span, performanceMs: number): TimeInput {
   return readsPerformanceTime(span) ? performanceMs : performance.timeOrigin + performanceMs;
 }
 
-/** The SDK's own Span: a ReadableSpan (its startTime an HrTime) whose end() nobody replaced. */
+/**
+ * The SDK's own Span: a ReadableSpan (its startTime an HrTime) whose end() nobody replaced (a
+ * request holding it replaced it for a while, and is looked through).
+ */
 function readsPerformanceTime(span: Span): boolean {
-  return !Object.hasOwn(span, 'end') && Array.isArray((span as { startTime?: unknown }).startTime);
+  return !hasOwnEnd(span) && Array.isArray((span as { startTime?: unknown }).startTime);
 }

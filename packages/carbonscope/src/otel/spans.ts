@@ -6,6 +6,7 @@ import { VERSION } from '../version.js';
 import { SCOPE_NAME } from './attach.js';
 import { startedDefault } from './default.js';
 import { OperationSpan } from './operation-span.js';
+import { isClaimed } from './request-claims.js';
 import { RequestSpan } from './request-span.js';
 import { SpanRelease } from './span-release.js';
 import { TracerShutdownWatch } from './tracer-shutdown.js';
@@ -47,15 +48,6 @@ function settleBeforeTracerShutdown(): void {
 
 const tracerShutdown = new TracerShutdownWatch(settleBeforeTracerShutdown);
 
-/**
- * Spans a request's figures go on: weak, a span is let go with its request. Its `add` is the
- * dearest step of a traced request's capture (0.6 µs and more a span, test/bench/OVERHEAD.md,
- * stop 80), but a mark on the span, a symbol-keyed property, is not used: the span is the SDK's
- * object, the very one its processors and exporters are given, where the mark shows
- * (Reflect.ownKeys, a spread copies it) and gives request spans a hidden class of their own.
- */
-const claimed = new WeakSet<object>();
-
 const PROBE = createContextKey('carbonscope.contextProbe');
 const PROBED = ROOT_CONTEXT.setValue(PROBE, true);
 
@@ -88,8 +80,7 @@ export function captureSpan(operation: string, kind: OperationKind): OperationCo
     // One request per span: an HTTP/2 answer is captured where it is sent, and a batch of
     // them sent in one span (or a server listening inside one) had each request set its
     // figures there, the last settled overwriting the others'.
-    if (claimed.has(active)) return undefined;
-    claimed.add(active);
+    if (isClaimed(active)) return undefined;
     return new RequestSpan(active, held);
   }
   // Asked each time: the global provider may have changed (a test, an SDK started late).
