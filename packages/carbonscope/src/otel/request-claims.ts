@@ -22,7 +22,7 @@ export function markHeld(overOwnEnd: boolean, end: HeldEnd): HeldEnd {
  * the release reads it to choose the form of an end time (span-end-time.ts).
  */
 export function hasOwnEnd(span: Span): boolean {
-  return (span.end as HeldEnd)[HOLDS] ?? Object.hasOwn(span, 'end');
+  return (span.end as HeldEnd | undefined)?.[HOLDS] ?? Object.hasOwn(span, 'end');
 }
 
 /**
@@ -47,5 +47,8 @@ export function claimRunning(span: Span): void {
 
 /** Whether a request's figures already go on `span` (one request per span). */
 export function isClaimed(span: Span): boolean {
-  return (span.end as HeldEnd)[HOLDS] !== undefined || (anyClaimed && claimed.has(span));
+  // `?.`: a span of another implementation may have no end(); asking the set never threw.
+  return (
+    (span.end as HeldEnd | undefined)?.[HOLDS] !== undefined || (anyClaimed && claimed.has(span))
+  );
 }

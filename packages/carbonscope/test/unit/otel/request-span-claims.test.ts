@@ -137,4 +137,16 @@ describe("otel: a span carries one request's figures", () => {
       expect(spans).to.have.length(1);
       expect(spans[0]?.attributes[SPAN_ATTRIBUTES.energy]).to.equal(7);
     }));
+
+  // Asking the weak set never read the span's end(): a recording span of another implementation
+  // with none was captured, where reading the mark off its missing end() threw.
+  it('a recording span with no end(): captured, no throw', () =>
+    withInMemoryTracing(async (provider) => {
+      const span = provider.getTracer('test').startSpan('GET /x');
+      const bare = Object.create(span, { end: { value: undefined, writable: true } }) as Span;
+      const first = captureIn(bare);
+      expect(first).to.not.equal(undefined);
+      expect(() => first?.settleLent?.(figures(1))).to.not.throw();
+      span.end();
+    }));
 });
