@@ -20,6 +20,8 @@ import type { SpanRelease } from './span-release.js';
 export class RequestSpan implements OperationContext {
   private readonly end: Span['end'];
   private readonly ownEnd: boolean;
+  /** The end() set on the span while this request holds it (marked: isClaimed). */
+  private readonly heldEnd: Span['end'];
   private ended = false;
   /** The time the instrumentation gave end(), if any. */
   private givenEnd: TimeInput | undefined;
@@ -36,13 +38,14 @@ export class RequestSpan implements OperationContext {
   ) {
     this.ownEnd = Object.hasOwn(span, 'end');
     this.end = span.end;
-    span.end = markHeld(this.ownEnd, (endTime?: TimeInput) => {
+    this.heldEnd = markHeld(this.ownEnd, (endTime?: TimeInput) => {
       if (this.settled) return this.endNow(endTime);
       if (this.ended) return;
       this.ended = true;
       this.endCalledMs = monotonicClock();
       this.givenEnd = endTime;
     });
+    span.end = this.heldEnd;
   }
 
   settle(footprint: OperationFootprint): void {
@@ -61,6 +64,13 @@ export class RequestSpan implements OperationContext {
       claimRunning(span);
       annotateSpan(span, footprint);
       return;
+    }
+    if (span.end !== this.heldEnd) {
+      // Another wrapper set over the held end() since the capture (a second instrumentation's)
+      // hides the mark, and the release's end() would run it a second time, with epoch ms: the
+      // span's end() is put back now, as before the mark was kept, and the weak set claims it.
+      this.restoreEnd();
+      claimRunning(span);
     }
     annotateSpan(span, footprint);
     // Held until the release ends it for real (now, or paced: most of a busy interval's).

@@ -138,6 +138,37 @@ describe("otel: a span carries one request's figures", () => {
       expect(spans[0]?.attributes[SPAN_ATTRIBUTES.energy]).to.equal(7);
     }));
 
+  // A second instrumentation that wraps end() after the capture calls the held end() from its
+  // own: kept on through the release, the held end() had the release call that wrapper again,
+  // a second run of its end, given epoch ms (and the span lasted 0 ms after a wall-clock step).
+  it('a span whose end another wrapper replaced after the capture: that wrapper runs once', () =>
+    withInMemoryTracing(async (provider, exporter) => {
+      const wall = stepWallClock(10_000);
+      const calls: unknown[] = [];
+      try {
+        const span = provider.getTracer('test').startSpan('GET /x');
+        const first = captureIn(span);
+        const held = span.end;
+        span.end = (time?: Parameters<Span['end']>[0]) => {
+          calls.push(time);
+          held.call(span, time);
+        };
+        const from = performance.now();
+        while (performance.now() - from < 5);
+        span.end();
+        settle(first, 9);
+      } finally {
+        wall.restore();
+      }
+      expect(calls).to.deep.equal([undefined]);
+      expectExportedOnce(exporter, 9);
+      const [exported] = exporter.getFinishedSpans();
+      const ms =
+        (exported.endTime[0] - exported.startTime[0]) * 1000 +
+        (exported.endTime[1] - exported.startTime[1]) / 1e6;
+      expect(ms).to.be.at.least(4).and.below(1000);
+    }));
+
   // Asking the weak set never read the span's end(): a recording span of another implementation
   // with none was captured, where reading the mark off its missing end() threw.
   it('a recording span with no end(): captured, no throw', () =>
