@@ -34,7 +34,8 @@ export function hasOwnEnd(span: Span): boolean {
  * these few alone, the capture read ~0.7-1.0 µs lower a request, its settlement ~0.1-0.2
  * (test/bench/OVERHEAD.md, stop 81). A symbol-keyed mark on the span was ruled out (the span is
  * the SDK's object, given to its processors and exporters); the held end() is set there anyway,
- * and goes before the SDK's end() runs.
+ * and goes before the SDK's end() runs. Another library's wrapper set over the held end() hides
+ * the mark: a second request in that span while the first runs is captured too (stop 81).
  */
 const claimed = new WeakSet<object>();
 /** Whether `claimed` was ever given a span: until then a capture does not ask it. */
