@@ -23,11 +23,11 @@ import { type IMetricReader, PeriodicExportingMetricReader } from '@opentelemetr
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import {
   appendedPathProblem,
+  carryingFailedPushes,
   envSecretsOf,
   histogramAggregationNote,
   installMaskingDiag,
   LocalHistograms,
-  otlpCarrying,
   otlpExporterTimeout,
   otlpLastPush,
   otlpMetricExporter,
@@ -164,13 +164,13 @@ async function otlpReader(
   const appended = appendedPathProblem(env, 'metrics');
   if (appended) logger.warn(appended);
   // The SDK's handler of a failed push is silent without OTEL_LOG_LEVEL: say it in the log.
-  const reporting = reportingPushFailures(exporter, env, logger, true);
+  const reporting = reportingPushFailures(exporter, env, logger);
   // The exporter retried a refused connection a second apart until the shutdown's grace was
   // spent (8.2-9 s from SIGTERM with nothing listening): the last push has an exporter of its own.
   const last = await otlpLastPush(env, what, reporting, logger, timeout);
   const reader = new PeriodicExportingMetricReader({
     // A failed push's delta points go again with the next export (the last one included).
-    exporter: otlpCarrying(last.exporter, env, logger),
+    exporter: carryingFailedPushes(last.exporter, reporting),
     // The histograms follow OTLP's temporality preference as the counters do (delta keeps
     // what this reader pushed last: a view of its own).
     metricProducers: [histograms.producer(last.exporter)],

@@ -237,6 +237,8 @@ export { LIBRARY_VARIABLES, misspeltVariablesWarning } from './misspelt-variable
 export {
   type BindMetricsOptions,
   bindMetrics,
+  // For the service's OTLP reader: a failed delta push's points go with the next export.
+  carryingFailedPushes,
   checkOtelLists,
   checkOtelSwitches,
   currentGaugeTemporality,
@@ -262,7 +264,6 @@ export {
   // For the service's OTLP reader: its push at shutdown bounded as register's is.
   LAST_PUSH_DEADLINE_MS,
   type LastPush,
-  otlpCarrying,
   otlpLastPush,
   PrometheusText,
   type PrometheusTextOptions,

@@ -11,7 +11,7 @@ export {
   warnIgnoredOptions,
 } from './default.js';
 export { histogramAggregationNote } from './histogram-aggregation.js';
-export { LAST_PUSH_DEADLINE_MS, type LastPush, otlpCarrying, otlpLastPush } from './last-push.js';
+export { LAST_PUSH_DEADLINE_MS, type LastPush, otlpLastPush } from './last-push.js';
 export {
   globalProviderShutDown,
   hasGlobalMeterProvider,

@@ -5,7 +5,6 @@ import { urlSecrets, withoutCredentials } from '../url-credentials.js';
 import type { ReportingExporter } from './binding/index.js';
 import {
   alignedDeltaStarts,
-  carryingFailedDeltas,
   countsOf,
   droppedText,
   type ExportCounts,
@@ -185,19 +184,4 @@ export async function otlpLastPush(
   const last = await lastPushWithin(periodic, make, target, logger, timeoutMs, secrets, tls);
   // Around both the periodic pushes and the last: its points go on from theirs.
   return { ...last, exporter: alignedDeltaStarts(last.exporter) };
-}
-
-/**
- * `exporter` (the reader's, around otlpLastPush's and whatever counts what it pushed), a failed
- * push's delta points sent again with the next export, the last one included
- * (carryingFailedDeltas); what its cap drops is told in the OTLP pushes' words. The
- * ReportingExporter inside says so where it was made with `carries`.
- */
-export function otlpCarrying(
-  exporter: PushMetricExporter,
-  env: Env,
-  logger: Pick<Logger, 'warn'>,
-): PushMetricExporter {
-  const shown = withoutCredentials(otlpMetricsEndpoint(env));
-  return carryingFailedDeltas(exporter, (text) => logger.warn(`metrics for ${shown}: ${text}`));
 }

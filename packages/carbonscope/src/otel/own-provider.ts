@@ -15,9 +15,11 @@ import { messageOf } from '../thrown-text.js';
 import type { PushedBefore } from './binding/index.js';
 import {
   apiGlobals,
+  carryingFailedPushes,
   installMaskingDiag,
   LocalHistograms,
   malformedOtelVariables,
+  type ReportingExporter,
   reportingPushFailures,
   sdkResource,
   withCurrentGauges,
@@ -32,7 +34,7 @@ import {
 } from './cluster-exposition.js';
 import { acceptsGzip, gzipExposition } from './exposition-encoding.js';
 import { histogramAggregationNote } from './histogram-aggregation.js';
-import { type LastPush, otlpCarrying, otlpLastPush } from './last-push.js';
+import { type LastPush, otlpLastPush } from './last-push.js';
 import { oneLine } from './one-line.js';
 import { PrometheusText } from './prometheus-text.js';
 import { PushMarks } from './push-marks.js';
@@ -294,12 +296,17 @@ async function readerFor(exporter: string, ctx: ReaderContext): Promise<Reader |
   // after the hand-over went nowhere.
   // Each push's collection is marked (PushMarks): an exit with no turn left tells of a loss only
   // where something was counted after the last push that arrived.
-  const periodic = (inner: PushMetricExporter, times: PeriodicTimes, collected: boolean) => {
-    const marked = marks.pushing(collected ? pushed.recording(inner) : inner);
+  // `carried`: a collector's, whose failed delta pushes go again with the next export.
+  const periodic = (
+    inner: PushMetricExporter,
+    times: PeriodicTimes,
+    carried?: ReportingExporter,
+  ) => {
+    const marked = marks.pushing(carried ? pushed.recording(inner) : inner);
     const gate = gated(marked.exporter, open);
     const reader = new sdk.PeriodicExportingMetricReader({
       // Outside what counts the pushes: a push that carries a failed one's points counts them.
-      exporter: collected ? otlpCarrying(gate, env, logger) : gate,
+      exporter: carried ? carryingFailedPushes(gate, carried) : gate,
       metricProducers: [histograms.producer(inner)],
       exportIntervalMillis: times.exportIntervalMillis,
       exportTimeoutMillis: times.exportTimeoutMillis,
@@ -349,13 +356,13 @@ async function readerFor(exporter: string, ctx: ReaderContext): Promise<Reader |
       const exporterTimeout = otlpExporterTimeout(env, times.exportTimeoutMillis);
       const what = 'OTEL_METRICS_EXPORTER=otlp';
       const make = (ms: number) => otlpMetricExporter(env, what, undefined, ms);
-      const reporting = reportingPushFailures(await make(exporterTimeout), env, logger, true);
+      const reporting = reportingPushFailures(await make(exporterTimeout), env, logger);
       const last = await otlpLastPush(env, what, reporting, logger, exporterTimeout);
       lastPushes.push(last);
-      return periodic(last.exporter, times, true);
+      return periodic(last.exporter, times, reporting);
     }
     case 'console':
-      return periodic(new sdk.ConsoleMetricExporter(), ctx.times(), false);
+      return periodic(new sdk.ConsoleMetricExporter(), ctx.times());
     default:
       // Told by startOwnProvider, before any reader is made.
       return undefined;

@@ -11,7 +11,7 @@ export {
   type Recorder,
   type SettledFigures,
 } from './bind-metrics.js';
-export { CARRIED_POINTS_MAX, carryingFailedDeltas, refusedAsMalformed } from './carried-deltas.js';
+export { CARRIED_POINTS_MAX, refusedAsMalformed } from './carried-deltas.js';
 export { checkSwitch } from './config-checks.js';
 export {
   currentGaugeTemporality,
@@ -30,6 +30,7 @@ export { checkOtelLists, checkOtelSwitches, malformedOtelVariables } from './env
 export { apiGlobals, onGlobalMeterProviderSet } from './global-registration.js';
 export { LocalHistograms, type TemporalitySource } from './local-histograms.js';
 export {
+  carryingFailedPushes,
   type ReportingExporter,
   reportingFailures,
   reportingPushFailures,

@@ -10,7 +10,7 @@ import {
   otlpTlsVariables,
   type PushMetricExporter,
 } from '../sdk/index.js';
-import { refusedAsMalformed } from './carried-deltas.js';
+import { CARRIED_POINTS_MAX, carryingFailedDeltas, refusedAsMalformed } from './carried-deltas.js';
 import {
   countsOf,
   droppedText,
@@ -35,9 +35,24 @@ export interface ReportingExporter extends PushMetricExporter {
    * CLI's last push).
    */
   ending(tellsLast: boolean): void;
-  /** Whether a carryingFailedDeltas around it sends a failed push's delta points again. */
+  /**
+   * Whether a failed push's delta points are sent again: true once carryingFailedPushes put
+   * carryingFailedDeltas around the reader's exporter with it, and only then.
+   */
   readonly carries: boolean;
 }
+
+/** What carryingFailedPushes needs of a reporting exporter: its words, and its flag to set. */
+interface Carried {
+  readonly warn: (text: string) => void;
+  carry(): void;
+}
+
+/**
+ * Those reportingFailures made, and no other: the flag is set by the wrapping alone, so a line
+ * never says carried where nothing carries (stop 80 had the caller pass both, which could part).
+ */
+const carriable = new WeakMap<ReportingExporter, Carried>();
 
 /** Where the end of the process stands: whether the last push is told here, and was. */
 interface End {
@@ -55,9 +70,9 @@ interface End {
  * collector that takes some pushes and refuses others (failures within FLAP_WINDOW_MS of a
  * recovery) is told as flapping, with counts, at most once a window, and steady again once a window
  * passed with none failing (FailureRun). Under delta temporality a failed push's figures are lost,
- * not carried by the next push, and the line says so (SeenTemporality); unless `carries` (the
- * caller put carryingFailedDeltas around it): the line then says the next export carries them,
- * and lost only for a push refused as malformed (HTTP 400), not sent again. Once the process's end
+ * not carried by the next push, and the line says so (SeenTemporality); unless it `carries`
+ * (carryingFailedPushes put the reader's exporter around it): the line then says the next
+ * export carries them, and lost only for a push refused as malformed (HTTP 400), not sent again. Once the process's end
  * began (`ending`), a failure says what is dropped instead, or nothing (see
  * ReportingExporter.ending). The URL's user, password and secret parameters' values
  * (url-credentials.ts) are never shown, nor `others` (the headers' tokens), which a refusing proxy
@@ -71,7 +86,6 @@ export function reportingFailures(
   now: () => number = () => performance.now(),
   others: readonly string[] = [],
   tls?: TlsVariables,
-  carries = false,
 ): ReportingExporter {
   const shown = withoutCredentials(target);
   // In each form a reason may write them: escaped in an echoed JSON body, percent-encoded.
@@ -79,6 +93,7 @@ export function reportingFailures(
   const run = new FailureRun();
   const temporality = new SeenTemporality();
   let end: End | undefined;
+  let carries = false;
 
   const succeeded = () => {
     const news = run.succeeded(now());
@@ -123,7 +138,7 @@ export function reportingFailures(
     logger.warn(`could not push the last metrics to ${shown}: ${reason}; ${dropped}`);
   };
 
-  return {
+  const reporting: ReportingExporter = {
     export: (metrics, done) => {
       const begunAtEnd = end !== undefined;
       temporality.see(metrics);
@@ -149,23 +164,52 @@ export function reportingFailures(
     ending(tellsLast) {
       end ??= { tellsLast, told: false };
     },
-    carries,
+    get carries() {
+      return carries;
+    },
   };
+  const warn = (text: string) => logger.warn(`metrics for ${shown}: ${text}`);
+  carriable.set(reporting, {
+    warn,
+    carry: () => {
+      carries = true;
+    },
+  });
+  return reporting;
+}
+
+/**
+ * `exporter` (the reader's: outside `reporting`, and outside whatever counts what was pushed, so
+ * a push that carries a failed one's points counts them) with a failed push's delta points sent
+ * again with the next export, the last one included (carryingFailedDeltas), and `reporting`'s
+ * lines saying so: the one way to have either, so they cannot part. What the cap drops is told
+ * in `reporting`'s words (`metrics for …: dropped …`). `reporting` must be one reportingFailures
+ * or reportingPushFailures made.
+ */
+export function carryingFailedPushes(
+  exporter: PushMetricExporter,
+  reporting: ReportingExporter,
+  maxPoints = CARRIED_POINTS_MAX,
+): PushMetricExporter {
+  const carried = carriable.get(reporting);
+  if (carried === undefined) {
+    throw new TypeError('carryingFailedPushes: reporting is not one that reportingFailures made');
+  }
+  carried.carry();
+  return carryingFailedDeltas(exporter, carried.warn, maxPoints);
 }
 
 /**
  * reportingFailures for an OTLP exporter made from the standard variables (`register`, an
- * application's own telemetry): the target is the one the exporter pushes to. `carries`: the
- * caller puts carryingFailedDeltas around the reader's exporter.
+ * application's own telemetry): the target is the one the exporter pushes to.
  */
 export function reportingPushFailures(
   exporter: PushMetricExporter,
   env: Env,
   logger: Logger,
-  carries = false,
 ): ReportingExporter {
   const now = () => performance.now();
   const target = otlpMetricsEndpoint(env);
   const tls = otlpTlsVariables(env, 'METRICS');
-  return reportingFailures(exporter, target, logger, now, otlpSecretsOf(env), tls, carries);
+  return reportingFailures(exporter, target, logger, now, otlpSecretsOf(env), tls);
 }

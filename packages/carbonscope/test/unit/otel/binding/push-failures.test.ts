@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { Logger } from '../../../../src/log.js';
 import {
+  carryingFailedPushes,
   REASON_REPEAT_MS,
   reportingFailures,
   reportingPushFailures,
@@ -28,7 +29,7 @@ const ok: ExportResult = { code: 0 };
 
 /** An export of `metrics` (aggregationTemporality and dataPointType: the SDK's enums' values). */
 function exportOf(...metrics: Array<{ aggregationTemporality: number; dataPointType: number }>) {
-  const withPoints = metrics.map((m) => ({ ...m, dataPoints: [1] }));
+  const withPoints = metrics.map((m) => ({ ...m, descriptor: { name: 'm' }, dataPoints: [1] }));
   return { resource: {}, scopeMetrics: [{ scope: { name: 's' }, metrics: withPoints }] } as never;
 }
 const DELTA = 0;
@@ -174,18 +175,16 @@ describe('otel: a failing delta push whose points the next export carries (carri
   /** The lines for `results`, each the answer to one push of `batch`, then `ending`'s. */
   function linesFor(batch: never, results: ExportResult[], atEnd?: ExportResult): string[] {
     const lines: string[] = [];
-    const exporter = reportingFailures(
+    const reporting = reportingFailures(
       scriptedExporter(atEnd ? [...results, atEnd] : [...results]),
       'http://collector:4318/v1/metrics',
       recordingLogger(lines),
       () => 0,
-      [],
-      undefined,
-      true,
     );
+    const exporter = carryingFailedPushes(reporting, reporting);
     for (const _ of results) exporter.export(batch, () => undefined);
     if (atEnd) {
-      exporter.ending(true);
+      reporting.ending(true);
       exporter.export(batch, () => undefined);
     }
     return lines.map((l) => l.split('; ').slice(1).join('; '));
@@ -212,6 +211,17 @@ describe('otel: a failing delta push whose points the next export carries (carri
     ).to.deep.equal(['the next export tries again']);
   });
 
+  it('is not carried until carryingFailedPushes wraps the reader exporter with it', () => {
+    const reporting = reportingFailures(scriptedExporter([]), 'http://c:4318/v1/metrics', {
+      ...recordingLogger([]),
+    });
+    expect(reporting.carries).to.equal(false);
+    carryingFailedPushes(scriptedExporter([]), reporting);
+    expect(reporting.carries).to.equal(true);
+    const foreign = { ...reporting, carries: false };
+    expect(() => carryingFailedPushes(scriptedExporter([]), foreign)).to.throw(TypeError);
+  });
+
   it('says a last push that fails dropped what was counted since the last push that got through', () => {
     const [line] = linesFor(DELTA_EXPORT, [], refused);
     expect(line).to.equal(
@@ -222,17 +232,14 @@ describe('otel: a failing delta push whose points the next export carries (carri
   it('tells no push under way that fails at the end: the last push carries it', () => {
     const lines: string[] = [];
     const pending: Array<(result: ExportResult) => void> = [];
-    const exporter = reportingFailures(
+    const reporting = reportingFailures(
       { ...scriptedExporter([]), export: (_metrics, done) => pending.push(done) },
       'http://collector:4318/v1/metrics',
       recordingLogger(lines),
       () => 0,
-      [],
-      undefined,
-      true,
     );
-    exporter.export(DELTA_EXPORT, () => undefined);
-    exporter.ending(false);
+    carryingFailedPushes(reporting, reporting).export(DELTA_EXPORT, () => undefined);
+    reporting.ending(false);
     pending.shift()?.(refused);
     expect(lines).to.deep.equal([]);
   });
