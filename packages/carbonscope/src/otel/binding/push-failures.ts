@@ -94,9 +94,12 @@ export function reportingFailures(
   const temporality = new SeenTemporality();
   let end: End | undefined;
   let carries = false;
+  /** Whether this run's lines told a push's points lost as malformed (true), carried (false). */
+  const fatesTold = new Set<boolean>();
 
   const succeeded = () => {
     const news = run.succeeded(now());
+    if (news === 'recovered') fatesTold.clear();
     if (news === 'recovered') logger.warn(`metrics pushed to ${shown} again`);
     if (news === 'steady') {
       logger.warn(
@@ -107,7 +110,11 @@ export function reportingFailures(
 
   const failedWhileRunning = (failure: string, malformed: boolean) => {
     const news = run.failed(failure, now());
-    if (news === undefined) return;
+    // Where failed pushes are carried, a 400's are lost and a 503's are not: each fate is told
+    // once a run, however soon, else a 400's line was the last word on the 503s behind it.
+    const newFate = carries && temporality.value !== 'cumulative' && !fatesTold.has(malformed);
+    if (news === undefined && !newFate) return;
+    fatesTold.add(malformed);
     const reason = redactSecrets(failure, secrets);
     const flapping = news === 'flapping' ? ` on and off, ${tallyText(run.tally, 'pushes')}` : '';
     logger.warn(

@@ -187,7 +187,8 @@ describe('otel: a failing delta push whose points the next export carries (carri
       reporting.ending(true);
       exporter.export(batch, () => undefined);
     }
-    return lines.map((l) => l.split('; ').slice(1).join('; '));
+    // A push line's end; carryingFailedDeltas' own lines (`metrics for …`) whole.
+    return lines.map((l) => (l.includes('; ') ? l.split('; ').slice(1).join('; ') : l));
   }
 
   it('says the next export carries them, not that they are lost', () => {
@@ -209,6 +210,28 @@ describe('otel: a failing delta push whose points the next export carries (carri
     expect(
       linesFor(exportOf({ aggregationTemporality: CUMULATIVE, dataPointType: SUM }), [malformed]),
     ).to.deep.equal(['the next export tries again']);
+  });
+
+  it('says the next export carries them where 503s follow a 400 in one outage, and the reverse', () => {
+    // One line for the 400 said lost; the 503s after it, whose points are carried, were untold.
+    const unavailable: ExportResult = {
+      code: 1,
+      error: Object.assign(new Error('Service Unavailable'), { code: 503 }),
+    };
+    const carriedText = 'the next export carries what each failed push carried again';
+    const lostText = 'what each push refused as malformed carried is lost: it is not sent again';
+    expect(linesFor(DELTA_EXPORT, [malformed, unavailable, unavailable])).to.deep.equal([
+      lostText,
+      carriedText,
+    ]);
+    // Each 400 took the 503 before it's two points with it, told by carryingFailedDeltas.
+    const dropped = `warn: metrics for http://collector:4318/v1/metrics: dropped 2 delta data points that failed pushes carried: the push that carried them again was refused as malformed (HTTP 400)`;
+    expect(linesFor(DELTA_EXPORT, [unavailable, malformed, unavailable, malformed])).to.deep.equal([
+      carriedText,
+      lostText,
+      dropped,
+      dropped,
+    ]);
   });
 
   it('is not carried until carryingFailedPushes wraps the reader exporter with it', () => {
