@@ -72,9 +72,9 @@ interface End {
  * passed with none failing (FailureRun). Under delta temporality a failed push's figures are lost,
  * not carried by the next push, and the line says so (SeenTemporality); unless it `carries`
  * (carryingFailedPushes put the reader's exporter around it): the line then says the next
- * export carries them, and lost only for a push refused as malformed (HTTP 400), not sent again. Once the process's end
- * began (`ending`), a failure says what is dropped instead, or nothing (see
- * ReportingExporter.ending). The URL's user, password and secret parameters' values
+ * export carries them, and lost only for a push refused as malformed (HTTP 400), not sent again;
+ * each of the two told once a run where both come. Once the process's end began (`ending`), a
+ * failure says what is dropped instead, or nothing (see ReportingExporter.ending). The URL's user, password and secret parameters' values
  * (url-credentials.ts) are never shown, nor `others` (the headers' tokens), which a refusing proxy
  * may echo in the reason its body gives (failureOf). A failed handshake names the variable of
  * `tls` that puts it right (the exporter's own: otlpTlsVariables).
