@@ -8,9 +8,11 @@ import { misspeltVariablesWarning } from '../misspelt-variables.js';
 import {
   alignedDeltaStarts,
   bindMetrics,
+  carryingFailedPushes,
   droppedText,
   malformedOtelVariables,
   type ReportingExporter,
+  refusedAsMalformed,
   reportingFailures,
   SeenTemporality,
   sdkResource,
@@ -72,8 +74,12 @@ interface OtlpPush {
     last?: ExportResult;
     delivered: boolean;
     temporality: SeenTemporality;
-    /** How many pushes failed; those before the last are told by no line without `reporting`. */
-    failed: number;
+    /**
+     * How many pushes failed whose points no later push carries: those the collector refused as
+     * malformed (carryingFailedPushes sends the others' again). Those before the last are told
+     * by no line without `reporting`.
+     */
+    lost: number;
     /** The pushes that failed before the last one, where no line told them. */
     untold?: number;
   };
@@ -108,7 +114,7 @@ async function otlpPush(
   const outcome: OtlpPush['outcome'] = {
     delivered: false,
     temporality: new SeenTemporality(),
-    failed: 0,
+    lost: 0,
   };
   const url = otlpMetricsUrl(endpoint);
   const own = alignedDeltaStarts(await otlpMetricExporter(env, '--otlp', url, PUSH_TIMEOUT_MS));
@@ -116,15 +122,19 @@ async function otlpPush(
   const secrets = [...urlSecrets(url), ...otlpSecretsOf(env)];
   const now = () => performance.now();
   const tls = otlpTlsVariables(env, 'METRICS');
-  const reporting = periodic ? reportingFailures(own, url, periodic, now, secrets, tls) : undefined;
+  // `run` tells no push while it runs (its command's output is the user's): its lines go nowhere.
+  const quiet = stderrLogger({ level: 'silent' });
+  const carrying = reportingFailures(own, url, periodic ?? quiet, now, secrets, tls);
+  const reporting = periodic ? carrying : undefined;
   let open = true;
-  const results = withResults(reporting ?? own, (result, metrics) => {
+  const results = withResults(carrying, (result, metrics) => {
     outcome.last = result;
     outcome.temporality.see(metrics);
     if (failureOf(result) === undefined) outcome.delivered = true;
-    else outcome.failed += 1;
+    else if (refusedAsMalformed(result)) outcome.lost += 1;
   });
-  const exporter = gated(results, () => open);
+  // A failed push's delta points go with the next export, the last one included, counted there.
+  const exporter = gated(carryingFailedPushes(results, carrying), () => open);
   const provider = new sdk.MeterProvider({
     // As the OTel SDK makes one, the run's own attributes last: its service.instance.id keeps
     // two runs at once two series even where OTEL_RESOURCE_ATTRIBUTES sets one for every process.
@@ -155,8 +165,8 @@ async function finalPush(push: OtlpPush): Promise<string | undefined> {
   const { provider, outcome, reporting } = push;
   // No next export comes: its failure is told by close(), in one line with what it dropped.
   reporting?.ending(false);
-  // Under delta, what the pushes before that failed untold carried is lost too: close says it.
-  if (!reporting) outcome.untold = outcome.failed;
+  // Under delta, what the pushes refused as malformed before it carried is lost: close says it.
+  if (!reporting) outcome.untold = outcome.lost;
   let thrown: string | undefined;
   outcome.last = undefined;
   const pushed = provider.forceFlush().catch((err: unknown) => {
@@ -449,10 +459,10 @@ export async function openSession(o: SessionOptions): Promise<Session> {
         return 'told';
       }
       // The reason may quote the URL's user:password or a header's token: the logger masks them.
-      // Under cumulative temporality a push that got through has all that was counted to then;
-      // under delta, what was counted since the push before it.
+      // A push that got through has all that was counted to then: under cumulative temporality
+      // the totals, under delta what the pushes that failed before it carried with its own.
       const dropped = otlp.outcome.delivered
-        ? `${droppedText(undefined, otlp.outcome.temporality.value)}${untoldText(otlp.outcome)}`
+        ? `${droppedText(undefined, otlp.outcome.temporality.value, true)}${untoldText(otlp.outcome)}`
         : "this run's metrics were not delivered";
       logger.error(`could not push metrics to ${otlp.shown}: ${failure}; ${dropped}`);
       // No shutdown: the reader's would push once more and hold the exit as long again.
