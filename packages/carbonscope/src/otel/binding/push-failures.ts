@@ -8,7 +8,10 @@ import {
   failureOf,
   otlpMetricsEndpoint,
   otlpTlsVariables,
+  type PartialSuccess,
   type PushMetricExporter,
+  partialSuccessOf,
+  shownReason,
 } from '../sdk/index.js';
 import { CARRIED_POINTS_MAX, carryingFailedDeltas, refusedAsMalformed } from './carried-deltas.js';
 import {
@@ -54,6 +57,12 @@ interface Carried {
  */
 const carriable = new WeakMap<ReportingExporter, Carried>();
 
+/**
+ * How many distinct reasons of a collector's partial success are told, each once: past them a
+ * collector whose message varies (a count or a series in it) adds no line.
+ */
+export const PARTIAL_REASONS_MAX = 16;
+
 /** Where the end of the process stands: whether the last push is told here, and was. */
 interface End {
   readonly tellsLast: boolean;
@@ -74,7 +83,9 @@ interface End {
  * (carryingFailedPushes put the reader's exporter around it): the line then says the next
  * export carries them, and lost only for a push refused as malformed (HTTP 400), not sent again;
  * each of the two told once a run where both come. Once the process's end began (`ending`), a
- * failure says what is dropped instead, or nothing (see ReportingExporter.ending). The URL's user, password and secret parameters' values
+ * failure says what is dropped instead, or nothing (see ReportingExporter.ending). A push the
+ * collector took but partly rejected (an OTLP partial success) is one line for each reason, up
+ * to PARTIAL_REASONS_MAX. The URL's user, password and secret parameters' values
  * (url-credentials.ts) are never shown, nor `others` (the headers' tokens), which a refusing proxy
  * may echo in the reason its body gives (failureOf). A failed handshake names the variable of
  * `tls` that puts it right (the exporter's own: otlpTlsVariables).
@@ -96,6 +107,18 @@ export function reportingFailures(
   let carries = false;
   /** Whether this run's lines told a push's points lost as malformed (true), carried (false). */
   const fatesTold = new Set<boolean>();
+
+  const partialReasons = new Set<string>();
+  /** A push taken but partly rejected: the OTel exporter tells only its diag logger. */
+  const partly = ({ rejected, message }: PartialSuccess) => {
+    const key = message.slice(0, 200);
+    if (partialReasons.has(key) || partialReasons.size >= PARTIAL_REASONS_MAX) return;
+    partialReasons.add(key);
+    const why = message === '' ? 'no reason given' : shownReason(message, secrets);
+    logger.warn(
+      `the collector at ${shown} took a push but rejected ${rejected} of its data points: ${why} (told once for each reason)`,
+    );
+  };
 
   const succeeded = () => {
     const news = run.succeeded(now());
@@ -154,6 +177,8 @@ export function reportingFailures(
       exporter.export(metrics, (result) => {
         const failure = failureOf(result, secrets, tls);
         const malformed = refusedAsMalformed(result);
+        const partial = partialSuccessOf(result);
+        if (partial !== undefined) partly(partial);
         if (failure === undefined) succeeded();
         else if (end === undefined) failedWhileRunning(failure, malformed);
         else failedAtEnd(failure, malformed, begunAtEnd ? { counts } : undefined);

@@ -7,6 +7,7 @@ import { clearTimeout, setTimeout } from '../../real-timers.js';
 import { parseRetryAfter } from '../../retry-after.js';
 import type { Env } from '../../settings.js';
 import { IdleSockets, REUSE_IDLE_MS } from './idle-sockets.js';
+import { partialSuccessIn, withPartialSuccess } from './partial-success.js';
 import { BODY_READ } from './refusal-reason.js';
 
 const REQUEST_START = 'http.client.request.start';
@@ -148,7 +149,8 @@ function noteAnswer(own: OwnRequests, response: IncomingMessage): void {
     statusMessage: response.statusMessage ?? '',
     ...retryAfterOf(response.headers['retry-after'], response.headers.date),
     ...(contentType !== undefined && { contentType }),
-    ...(status >= 300 && { body: bodyOf(response) }),
+    // A refusal's reason, or a success's partial success (partialSuccessIn): either is read.
+    body: bodyOf(response),
   };
   for (const flight of flights) {
     if (flight.own === own) flight.answer = answer;
@@ -156,7 +158,7 @@ function noteAnswer(own: OwnRequests, response: IncomingMessage): void {
 }
 
 /**
- * The chunks of a refusal's body as they come, up to BODY_READ bytes: read beside the exporter,
+ * The chunks of an answer's body as they come, up to BODY_READ bytes: read beside the exporter,
  * which reads it all (a second 'data' listener takes each chunk too, and changes no flow).
  */
 function bodyOf(response: IncomingMessage): Buffer[] {
@@ -257,6 +259,7 @@ const RETRIED_STATUSES = [429, 502, 503, 504];
  */
 function withStatus<R>(result: R, answer: HttpAnswer | undefined): R {
   const error = (result as { error?: unknown }).error;
+  if (answer !== undefined && error === undefined) return withPartial(result, answer);
   if (answer === undefined || !(error instanceof Error)) return result;
   if (error.message !== RETRYABLE_STATUS) return withBody(result, error, answer);
   // Another export's of the same exporter, in flight beside it (a flush beside a periodic one).
@@ -266,6 +269,13 @@ function withStatus<R>(result: R, answer: HttpAnswer | undefined): R {
   const refused = refusal(new Error(text), answer);
   if (answer.retryAt !== undefined) Object.assign(refused, { retryAt: answer.retryAt });
   return { ...result, error: refused };
+}
+
+/** A successful `result` with the partial success its answer's body told, if any. */
+function withPartial<R>(result: R, answer: HttpAnswer): R {
+  if (answer.status >= 300 || answer.body === undefined || answer.body.length === 0) return result;
+  const partial = partialSuccessIn(Buffer.concat(answer.body), answer.contentType);
+  return withPartialSuccess(result, partial);
 }
 
 /**

@@ -39,5 +39,7 @@ export {
   withResults,
 } from './optional-sdk.js';
 export { checkOtlpTlsFiles, otlpTlsFileProblems, otlpTlsVariables } from './otlp-tls-files.js';
+export { type PartialSuccess, partialSuccessOf } from './partial-success.js';
+export { shownReason } from './refusal-reason.js';
 export { type SdkIntegerOptions, sdkIntegerSetting, sdkValueAsRead } from './sdk-integer.js';
 export type { TlsVariables } from './tls-failure.js';

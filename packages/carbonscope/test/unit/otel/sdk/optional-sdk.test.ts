@@ -460,6 +460,89 @@ console.log(process.env.OTEL_EXPORTER_OTLP_CERTIFICATE, process.env.OTEL_EXPORTE
     }
   }
 
+  /** An ExportMetricsServiceResponse in protobuf: partial_success { rejected, message }. */
+  function partialSuccessBody(rejected: number, message: string): Buffer {
+    const text = Buffer.from(message);
+    const inner = Buffer.concat([Buffer.from([0x08, rejected, 0x12, text.length]), text]);
+    return Buffer.concat([Buffer.from([0x0a, inner.length]), inner]);
+  }
+
+  /** What `logger` warned, each line's text. */
+  function warnings(lines: Array<Record<string, unknown>>): string[] {
+    return lines.filter((l) => l.level === 40).map((l) => String(l.msg));
+  }
+
+  // The OTel exporter takes a partial success as a success, and tells it to the diag logger
+  // alone (silent without OTEL_LOG_LEVEL): a collector dropping points said nothing.
+  for (const [protocol, contentType, body] of [
+    [
+      'http/protobuf',
+      'application/x-protobuf',
+      partialSuccessBody(3, 'Bearer s3cr3t: 3 points out of order'),
+    ],
+    [
+      'http/json',
+      'application/json',
+      JSON.stringify({
+        partialSuccess: {
+          rejectedDataPoints: '3',
+          errorMessage: 'Bearer s3cr3t: 3 points out of order',
+        },
+      }),
+    ],
+  ] as const) {
+    it(`says a partial success in one warning line, once per reason, secrets masked (${protocol})`, async () => {
+      const collector = await refusing(200, { 'content-type': contentType }, body);
+      try {
+        const env = {
+          OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: protocol,
+          OTEL_EXPORTER_OTLP_METRICS_HEADERS: 'authorization=Bearer s3cr3t',
+        };
+        const { logger, lines } = memoryLogger();
+        const url = `${collector.origin}/v1/metrics`;
+        const exporter = await otlpMetricExporter(env, 'test', url, 500);
+        const reporting = reportingPushFailures(
+          exporter,
+          { ...env, OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: url },
+          logger,
+        );
+        for (let i = 0; i < 3; i++) {
+          expect(failureOf((await exportOnce(reporting)) as ExportResult)).to.equal(undefined);
+        }
+        expect(collector.requests()).to.equal(3);
+        expect(warnings(lines)).to.deep.equal([
+          `the collector at ${url} took a push but rejected 3 of its data points: "[redacted]: 3 points out of order" (told once for each reason)`,
+        ]);
+        await exporter.shutdown();
+      } finally {
+        collector.close();
+      }
+    });
+  }
+
+  it('says nothing of a success whose body rejected nothing', async () => {
+    const collector = await refusing(
+      200,
+      { 'content-type': 'application/x-protobuf' },
+      partialSuccessBody(0, ''),
+    );
+    try {
+      const { logger, lines } = memoryLogger();
+      const url = `${collector.origin}/v1/metrics`;
+      const exporter = await otlpMetricExporter({}, 'test', url, 500);
+      const reporting = reportingPushFailures(
+        exporter,
+        { OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: url },
+        logger,
+      );
+      expect(failureOf((await exportOnce(reporting)) as ExportResult)).to.equal(undefined);
+      expect(warnings(lines)).to.deep.equal([]);
+      await exporter.shutdown();
+    } finally {
+      collector.close();
+    }
+  });
+
   // The exporter waits for a Retry-After within a push only; the next came at the interval
   // however long the collector asked to be left alone (Retry-After 10 at a 2 s interval: 3
   // more pushes refused). Cumulative figures lose nothing by waiting: the next push has them.
