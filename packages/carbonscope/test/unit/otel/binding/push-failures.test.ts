@@ -7,6 +7,7 @@ import {
   reportingPushFailures,
 } from '../../../../src/otel/binding/push-failures.js';
 import type { ExportResult, PushMetricExporter } from '../../../../src/otel/sdk/optional-sdk.js';
+import { withPartialSuccess } from '../../../../src/otel/sdk/partial-success.js';
 import { oddValues } from '../../../helpers/textless-throws.js';
 
 /** An exporter whose exports end as `results` says, one by one. */
@@ -53,6 +54,28 @@ const GAUGES_EXPORT = exportOf(
   { aggregationTemporality: CUMULATIVE, dataPointType: GAUGE },
 );
 const EMPTY_EXPORT = exportOf();
+
+describe("otel: a collector's partial success, told once for each reason", () => {
+  // A collector whose message changes with each push (a count, a series in it) adds no line past
+  // PARTIAL_REASONS_MAX; each reason's first push is told, a repeat of one told is not.
+  it('one line for each distinct reason, 16 at most, the message cut at 200 characters', () => {
+    const lines: string[] = [];
+    const long = 'x'.repeat(250);
+    const reasons = [long, long, ...Array.from({ length: 20 }, (_, i) => `series ${i} too old`)];
+    const results = reasons.map((message) => withPartialSuccess(ok, { rejected: 2, message }));
+    const exporter = reportingFailures(
+      scriptedExporter([...results]),
+      'http://collector:4318/v1/metrics',
+      recordingLogger(lines),
+    );
+    for (const _ of results) exporter.export(EMPTY_EXPORT, () => undefined);
+    expect(lines).to.have.length(16);
+    expect(lines[0]).to.equal(
+      `warn: the collector at http://collector:4318/v1/metrics took a push but rejected 2 of its data points: "${'x'.repeat(200)}…" (told once for each reason)`,
+    );
+    expect(lines[15]).to.include('"series 14 too old"');
+  });
+});
 
 describe('otel: a failing OTLP push is told once, and its recovery once', () => {
   it('one warning for a run of failures, whatever their reasons, then one line when one gets through', () => {
