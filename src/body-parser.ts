@@ -5,6 +5,7 @@ import {
   HttpError,
   mediaTypeProblem,
   refuseDifferingContentTypes,
+  sendContinue,
 } from './http/index.js';
 
 /** zlib and brotli name their failures Z_* (Z_DATA_ERROR, Z_BUF_ERROR) and ERR__* / ERR_BROTLI*. */
@@ -160,6 +161,19 @@ function refuseDroppedFields(ctx: Context): void {
 }
 
 /**
+ * Tells a client that waits for it (Expect: 100-continue) to send its body, unless its
+ * Content-Length is over the limit already: the parser answers that 413 without reading it.
+ * Only a body whose length it cannot know before decoding (gzip) is cut as it is read.
+ */
+function continueUnlessTooLarge(ctx: Context, limitBytes: number): void {
+  const { headers } = ctx.req;
+  const coding = headers['content-encoding'];
+  const identity = coding === undefined || coding === '' || coding === 'identity';
+  if (identity && Number(headers['content-length']) > limitBytes) return;
+  sendContinue(ctx.req, ctx.res);
+}
+
+/**
  * JSON and form bodies up to `limitBytes`, as route middleware: only a route that reads a body
  * runs it, so a write no route takes is the router's 404/405 whatever its body. A failure is the
  * client's, said in its words: a body that is not JSON is 400 `entity.parse.failed`, JSON that
@@ -201,6 +215,7 @@ export function parseBodies(limitBytes: number): Middleware {
     const kind = ctx.is('json', 'urlencoded');
     if (kind === false) return next();
     normalizeContentEncoding(ctx);
+    continueUnlessTooLarge(ctx, limitBytes);
     // Only a form's fields are counted: a JSON body's `&` is text, and its request is read with
     // no second look at its type and no closure of its own.
     if (kind !== 'urlencoded') return parse(ctx, next);

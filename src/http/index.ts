@@ -1,5 +1,6 @@
 export { clientGoneSignal } from './client-gone.js';
 export { charsetOf, mediaTypeProblem, refuseDifferingContentTypes } from './content-type.js';
+export { sendContinue } from './continue.js';
 export { reportEarlyAnswers } from './early-answers.js';
 export { envelope } from './envelope.js';
 export { listenFailure, listenUrl } from './listen-messages.js';

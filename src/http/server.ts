@@ -8,6 +8,7 @@ import {
   STATUS_CODES,
 } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { holdContinue } from './continue.js';
 import { errorBody } from './text/index.js';
 
 /** The longest the service waits for a whole request (headers and body) to arrive. */
@@ -328,6 +329,7 @@ export function createHttpServer(
   server.on('clientError', (err: ParserError, socket: Duplex) =>
     answerClientError(err, socket, report, headersTimeout / 1000),
   );
+  server.on('checkContinue', holdContinue(listener));
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) =>
     answerExpectation(req, res, report, nameRoute),
   );

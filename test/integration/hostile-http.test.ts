@@ -708,6 +708,56 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     });
   }
 
+  // Expect: 100-continue asks whether to send the body at all: a body over the limit, or one no
+  // route reads, is refused before it is sent, not after a 100 Continue told the client to send it.
+  const expecting = (target: string, type: string, length: number) =>
+    `POST ${target} HTTP/1.1\r\nHost: x\r\nContent-Type: ${type}\r\nContent-Length: ${length}\r\nExpect: 100-continue\r\n\r\n`;
+  for (const [what, request, status, route] of [
+    ['a body over the limit', expecting('/chat', 'application/json', 100_000_000), 413, '/chat'],
+    ['a type the route does not read', expecting('/chat', 'text/plain', 10), 415, '/chat'],
+    ['a path no route takes', expecting('/nowhere', 'application/json', 10), 404, 'unmatched'],
+    [
+      'a method the path does not take',
+      expecting('/healthz', 'application/json', 10),
+      405,
+      '/healthz',
+    ],
+  ] as const) {
+    it(`answers Expect: 100-continue with ${what} ${status} at once, no 100 Continue first`, async () => {
+      const before = await counted();
+      const reply = await raw(served.url, request, 500);
+      expect(reply).to.match(new RegExp(`^HTTP/1\\.1 ${status} `));
+      expect(bodyOf(reply)).to.have.property('error').that.is.a('string');
+      await nextSample(meter);
+      expect(await countedSince(before)).to.deep.equal({ [`${status} POST ${route}`]: 1 });
+    });
+  }
+
+  it('sends 100 Continue to a body a route reads, and serves it once sent', async () => {
+    const { hostname, port } = new URL(served.url);
+    const body = JSON.stringify({ messages: [{ role: 'user', content: 'hello' }] });
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request({
+        hostname,
+        port,
+        path: '/chat',
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          expect: '100-continue',
+        },
+      });
+      req.on('continue', () => req.end(body));
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+    });
+    expect(status).to.equal(200);
+  });
+
   it('labels an answer before the app with the method its bytes began with, if a known one', async () => {
     const before = await counted();
     const secret = 'sk-test-4242-never-logged';
