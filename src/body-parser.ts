@@ -1,6 +1,7 @@
 import { bodyParser } from '@koa/bodyparser';
 import type { Context, Middleware } from 'koa';
 import {
+  BodyBytes,
   charsetOf,
   HttpError,
   mediaTypeProblem,
@@ -161,6 +162,21 @@ function refuseDroppedFields(ctx: Context): void {
 }
 
 /**
+ * Refuses a JSON or form body that is no UTF-8 (Latin-1's `é`, a stray byte) sent with no
+ * charset or as UTF-8: the parser read each such byte as U+FFFD and the route served the text
+ * as if the client had sent that, which a charset other than UTF-8 named is refused for (415).
+ */
+function refuseNotUtf8(ctx: Context, bytes: BodyBytes, kind: string, limitBytes: number): void {
+  const coding = ctx.req.headers['content-encoding'];
+  if (!bytes.notUtf8(ctx.request.rawBody, coding, limitBytes)) return;
+  const what = kind === 'urlencoded' ? 'form' : 'JSON';
+  throw new HttpError(
+    400,
+    `request body is not valid UTF-8 (a Latin-1 é, a stray byte): send the ${what} body as UTF-8`,
+  );
+}
+
+/**
  * Tells a client that waits for it (Expect: 100-continue) to send its body, unless its
  * Content-Length is over the limit already: the parser answers that 413 without reading it.
  * Only a body whose length it cannot know before decoding (gzip) is cut as it is read.
@@ -179,9 +195,9 @@ function continueUnlessTooLarge(ctx: Context, limitBytes: number): void {
  * client's, said in its words: a body that is not JSON is 400 `entity.parse.failed`, JSON that
  * is not an object or has a `__proto__` key is 400 saying which, a body that does not
  * decompress under its Content-Encoding (zlib answers with no status, which read as a 500 with a
- * stack in the log) is 400 too, as is a Content-Type that does not parse (its media type, or a
- * JSON or form type's parameters) or two that differ, and a body declared in a charset other
- * than UTF-8 is 415, as is a Content-Encoding it does not decode (with Accept-Encoding).
+ * stack in the log) is 400 too, as is one whose bytes are no UTF-8, a Content-Type that does
+ * not parse (its media type, or a JSON or form type's parameters) or two that differ, and a body
+ * declared in a charset other than UTF-8 is 415, as is a Content-Encoding it does not decode (with Accept-Encoding).
  */
 export function parseBodies(limitBytes: number): Middleware {
   const parse = bodyParser({
@@ -216,12 +232,17 @@ export function parseBodies(limitBytes: number): Middleware {
     if (kind === false) return next();
     normalizeContentEncoding(ctx);
     continueUnlessTooLarge(ctx, limitBytes);
-    // Only a form's fields are counted: a JSON body's `&` is text, and its request is read with
-    // no second look at its type and no closure of its own.
-    if (kind !== 'urlencoded') return parse(ctx, next);
-    return parse(ctx, () => {
-      refuseDroppedFields(ctx);
+    if (kind === null) return parse(ctx, next);
+    const bytes = new BodyBytes();
+    const parsed = parse(ctx, () => {
+      bytes.stop();
+      refuseNotUtf8(ctx, bytes, kind, limitBytes);
+      // Only a form's fields are counted: a JSON body's `&` is text.
+      if (kind === 'urlencoded') refuseDroppedFields(ctx);
       return next();
     });
+    // After the parser's own listener: the body flows to both from the next turn on.
+    bytes.start(ctx.req);
+    return parsed.finally(() => bytes.stop());
   };
 }

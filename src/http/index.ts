@@ -26,4 +26,5 @@ export {
   withBidiShown,
 } from './text/index.js';
 export { understoodTransferCodings } from './transfer-coding.js';
+export { BodyBytes } from './utf8-body.js';
 export { writesOnly } from './writes-only.js';

@@ -259,6 +259,60 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     expect(((await res.json()) as { message: string }).message).to.include('iso-8859-1');
   });
 
+  // With no charset, or as UTF-8, bytes that are no UTF-8 were read as U+FFFD and served: a
+  // Latin-1 `é` in a chat went to the LLM as `caf\ufffd`, at 200.
+  const latin1 = (text: string) => Buffer.from(text, 'latin1');
+  const chatOf = (content: string) => `{"messages":[{"role":"user","content":"${content}"}]}`;
+  for (const [what, type, coding, body] of [
+    ['JSON', 'application/json', undefined, latin1(chatOf('caf\u00e9'))],
+    ['JSON as UTF-8', 'application/json; charset=utf-8', undefined, latin1(chatOf('caf\u00e9'))],
+    ['a form', 'application/x-www-form-urlencoded', undefined, latin1('message=caf\u00e9')],
+    ['gzip JSON', 'application/json', 'gzip', gzipSync(latin1(chatOf('caf\u00e9')))],
+    ['br JSON', 'application/json', 'br', brotliCompressSync(latin1(chatOf('a\xf0\x9f\x98 b')))],
+  ] as const) {
+    it(`answers ${what} whose bytes are no UTF-8 with 400 naming UTF-8, and calls no LLM`, async () => {
+      const tokens = await promptTokens();
+      const before = await counted();
+      const headers: Record<string, string> = { 'content-type': type };
+      if (coding) headers['content-encoding'] = coding;
+      const res = await fetch(`${served.url}/chat`, { method: 'POST', headers, body });
+      expect(res.status).to.equal(400);
+      const answer = (await res.json()) as { error: string; message: string };
+      expect(answer.error).to.equal('bad_request');
+      expect(answer.message).to.include('not valid UTF-8');
+      expect(await promptTokens(), 'no chat reached the LLM').to.equal(tokens);
+      await nextSample(meter);
+      expect(await countedSince(before)).to.deep.equal({ '400 POST /chat': 1 });
+    });
+  }
+
+  it('serves U+FFFD sent as UTF-8, and a character split across chunks', async () => {
+    const sent = (content: string) =>
+      fetch(`${served.url}/chat`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: chatOf(content),
+      });
+    expect((await sent('caf\ufffd')).status).to.equal(200);
+    // Chunked, the 4 bytes of an emoji cut between two chunks: each is no UTF-8 alone.
+    const bytes = Buffer.from(chatOf('drive \u{1F697}'));
+    const cut = bytes.indexOf(0xf0) + 2;
+    const reply = await raw(
+      served.url,
+      Buffer.concat([
+        Buffer.from(
+          'POST /chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n',
+        ),
+        Buffer.from(`${cut.toString(16)}\r\n`),
+        bytes.subarray(0, cut),
+        Buffer.from(`\r\n${(bytes.length - cut).toString(16)}\r\n`),
+        bytes.subarray(cut),
+        Buffer.from('\r\n0\r\n\r\n'),
+      ]),
+    );
+    expect(reply).to.match(/^HTTP\/1\.1 200 /);
+  });
+
   // The form parser (qs) reads 1000 fields and drops the rest without a word: a model after them
   // was served as the default one, 200, and an activity there read as missing.
   it('answers a form of more than 1000 fields with 400, not read without the ones it dropped', async () => {
