@@ -162,6 +162,24 @@ function refuseDroppedFields(ctx: Context): void {
 }
 
 /**
+ * Refuses a form whose percent-escapes do not decode as UTF-8: `caf%E9` (Latin-1's é), or a `%`
+ * that starts no escape (`100%`). qs leaves such a field undecoded, every escape in it, and the
+ * route served `caf%E9` or `100% caf%C3%A9` as the text sent. Looked at only where a `%` is.
+ */
+function refuseUndecodedEscapes(ctx: Context): void {
+  const raw: unknown = ctx.request.rawBody;
+  if (typeof raw !== 'string' || !raw.includes('%')) return;
+  try {
+    decodeURIComponent(raw);
+  } catch {
+    throw new HttpError(
+      400,
+      "the form's percent-escapes do not decode as UTF-8: encode its fields as UTF-8, a % itself as %25",
+    );
+  }
+}
+
+/**
  * Refuses a JSON or form body that is no UTF-8 (Latin-1's `é`, a stray byte) sent with no
  * charset or as UTF-8: the parser read each such byte as U+FFFD and the route served the text
  * as if the client had sent that, which a charset other than UTF-8 named is refused for (415).
@@ -237,8 +255,11 @@ export function parseBodies(limitBytes: number): Middleware {
     const parsed = parse(ctx, () => {
       bytes.stop();
       refuseNotUtf8(ctx, bytes, kind, limitBytes);
-      // Only a form's fields are counted: a JSON body's `&` is text.
-      if (kind === 'urlencoded') refuseDroppedFields(ctx);
+      // Only a form's escapes and fields are read so: a JSON body's `%` and `&` are text.
+      if (kind === 'urlencoded') {
+        refuseUndecodedEscapes(ctx);
+        refuseDroppedFields(ctx);
+      }
       return next();
     });
     // After the parser's own listener: the body flows to both from the next turn on.
