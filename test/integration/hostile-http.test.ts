@@ -287,14 +287,16 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
   }
 
   // qs leaves a field whose escapes do not decode as it was sent, every escape in it.
+  const chatForm = (form: string) =>
+    fetch(`${served.url}/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: form,
+    });
   for (const form of ['message=caf%E9', 'message=100%25+sure+caf%C3%A9%', 'message=a%2']) {
     it(`answers the form ${form} with 400: its escapes do not decode as UTF-8`, async () => {
       const tokens = await promptTokens();
-      const res = await fetch(`${served.url}/chat`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: form,
-      });
+      const res = await chatForm(form);
       expect(res.status).to.equal(400);
       expect(((await res.json()) as { message: string }).message).to.include('%25');
       expect(await promptTokens(), 'no chat reached the LLM').to.equal(tokens);
@@ -302,12 +304,7 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
   }
 
   it('serves a form whose escapes decode, a % sent as %25', async () => {
-    const res = await fetch(`${served.url}/chat`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: 'message=100%25+sure+caf%C3%A9',
-    });
-    expect(res.status).to.equal(200);
+    expect((await chatForm('message=100%25+sure+caf%C3%A9')).status).to.equal(200);
   });
 
   it('serves U+FFFD sent as UTF-8, and a character split across chunks', async () => {
