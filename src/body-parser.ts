@@ -253,8 +253,12 @@ export function parseBodies(limitBytes: number): Middleware {
     if (kind === null) return parse(ctx, next);
     const bytes = new BodyBytes();
     const parsed = parse(ctx, () => {
-      bytes.stop();
-      refuseNotUtf8(ctx, bytes, kind, limitBytes);
+      // The body has ended: the bytes are examined, then let go of, not kept while the route runs.
+      try {
+        refuseNotUtf8(ctx, bytes, kind, limitBytes);
+      } finally {
+        bytes.stop();
+      }
       // Only a form's escapes and fields are read so: a JSON body's `%` and `&` are text.
       if (kind === 'urlencoded') {
         refuseUndecodedEscapes(ctx);

@@ -9,7 +9,7 @@ const REPLACEMENT = '\uFFFD';
  * The bytes of a request body as they arrive, kept beside the parser's own reading of them: the
  * parser decodes them as UTF-8 with U+FFFD for what is not, so only the bytes tell a body that
  * was no UTF-8 from one that held U+FFFD itself. `start` after the parser has begun to read (its
- * listener first), `stop` once it is done: a body it refused as too large is not kept on.
+ * listener first), `stop` once they are examined, or the parser refused the body (too large).
  */
 export class BodyBytes {
   private readonly chunks: Buffer[] = [];
@@ -23,9 +23,15 @@ export class BodyBytes {
     req.on('data', this.keep);
   }
 
+  /**
+   * Stops keeping the bytes and lets go of those kept: this object lives as long as the request
+   * (a chat waits seconds on the LLM), and its bytes, beside the parser's text, would double
+   * what each request in flight holds.
+   */
   stop(): void {
     this.req?.removeListener('data', this.keep);
     this.req = undefined;
+    this.chunks.length = 0;
   }
 
   /**
