@@ -215,7 +215,8 @@ function continueUnlessTooLarge(ctx: Context, limitBytes: number): void {
  * decompress under its Content-Encoding (zlib answers with no status, which read as a 500 with a
  * stack in the log) is 400 too, as is one whose bytes are no UTF-8, a Content-Type that does
  * not parse (its media type, or a JSON or form type's parameters) or two that differ, and a body
- * declared in a charset other than UTF-8 is 415, as is a Content-Encoding it does not decode (with Accept-Encoding).
+ * declared in a charset other than UTF-8 is 415, as is a Content-Encoding it does not decode
+ * (with Accept-Encoding).
  */
 export function parseBodies(limitBytes: number): Middleware {
   const parse = bodyParser({
