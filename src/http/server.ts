@@ -329,7 +329,7 @@ export function createHttpServer(
   server.on('clientError', (err: ParserError, socket: Duplex) =>
     answerClientError(err, socket, report, headersTimeout / 1000),
   );
-  server.on('checkContinue', holdContinue(listener));
+  server.on('checkContinue', holdContinue(server));
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) =>
     answerExpectation(req, res, report, nameRoute),
   );

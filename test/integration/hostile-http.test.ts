@@ -1,4 +1,4 @@
-import { request } from 'node:http';
+import { type IncomingMessage, request } from 'node:http';
 import { connect } from 'node:net';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import type { Carbonscope } from 'carbonscope';
@@ -831,6 +831,21 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
       req.on('error', reject);
     });
     expect(status).to.equal(200);
+  });
+
+  // OTel's HTTP instrumentation makes a server span only where `request` is emitted (and request
+  // tracking puts the figures on it there): handed to the app alone, such a request had none.
+  it('emits an Expect: 100-continue request as `request`, as Node does, for all that listen', async () => {
+    const seen: string[] = [];
+    const onRequest = (req: IncomingMessage) => seen.push(`${req.method} ${req.url}`);
+    served.server.on('request', onRequest);
+    try {
+      const reply = await raw(served.url, expecting('/chat', 'application/json', 100_000_000), 500);
+      expect(reply).to.match(/^HTTP\/1\.1 413 /);
+    } finally {
+      served.server.off('request', onRequest);
+    }
+    expect(seen).to.deep.equal(['POST /chat']);
   });
 
   it('labels an answer before the app with the method its bytes began with, if a known one', async () => {
