@@ -10,6 +10,23 @@ export function listenHost(host: string): string {
   return isIPv6(inner) ? inner : host;
 }
 
+/**
+ * Where `localhost` is served: both loopbacks, as a scraper may be given either. Node listens on
+ * the one address `localhost` resolves to first (127.0.0.1 here, ::1 where /etc/hosts or
+ * --dns-result-order says so), and a scrape of the other family's address found nothing.
+ */
+export const LOOPBACKS = ['127.0.0.1', '::1'] as const;
+
+/**
+ * The hosts to listen on for a host setting, its default `localhost` (the OTel spec's for the
+ * Prometheus exporter): the loopbacks for `localhost` (any case), else the host as listenHost
+ * reads it.
+ */
+export function listenHosts(setting: string | undefined): string[] {
+  const host = setting?.trim() || 'localhost';
+  return host.toLowerCase() === 'localhost' ? [...LOOPBACKS] : [listenHost(host)];
+}
+
 /** `host:port` as a URL writes it: an IPv6 host in brackets, or its colons run into the port's. */
 export function hostPort(host: string, port: number): string {
   return isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
+import type { RequestListener, Server } from 'node:http';
 import {
   createNoopMeter,
   type MeterProvider as MeterProviderApi,
   metrics,
 } from '@opentelemetry/api';
 import { z } from 'zod';
-import { hostPort, listenHost } from '../listen-host.js';
+import { hostPort, listenHost, listenHosts } from '../listen-host.js';
 import { type Logger, redactionList, redactSecrets } from '../log.js';
 import { nodeHttp } from '../node-http.js';
 import { isPm2ClusterWorker } from '../pm2.js';
@@ -168,17 +168,48 @@ function checkVariables(exporters: readonly string[], env: Env): void {
 }
 
 /**
- * The Prometheus endpoint, on a server carbonscope owns so its scrapes can be left out of the
+ * The Prometheus endpoint, on servers carbonscope owns so its scrapes can be left out of the
  * tracked requests (they are not the application's work). Only `/metrics` is served, with the
- * names the OTel Collector would give (PrometheusText); it never keeps the process alive.
+ * names the OTel Collector would give (PrometheusText); it never keeps the process alive. One
+ * server per address listenHosts gives: `localhost`, the default, is both loopbacks.
  */
-function prometheusServer(exposition: () => Promise<Buffer>, env: Env, logger: Logger): Server {
+function prometheusServers(exposition: () => Promise<Buffer>, env: Env, logger: Logger): Server[] {
   // The 3.x exporter no longer reads its variables itself, so they are read here, with the
   // spec's defaults (localhost:9464).
-  const host = listenHost(env.OTEL_EXPORTER_PROMETHEUS_HOST?.trim() || 'localhost');
+  const setting = env.OTEL_EXPORTER_PROMETHEUS_HOST?.trim() || 'localhost';
+  const [first = 'localhost', ...others] = listenHosts(setting);
   const port = checkedInteger(env, 'OTEL_EXPORTER_PROMETHEUS_PORT', 9464);
+  const handler = scrapeHandler(exposition, env, logger);
+  const main = endpointServer(handler, first, port, logger, false);
+  const servers = [main];
+  for (const host of others) {
+    const server = endpointServer(handler, host, port, logger, true);
+    servers.push(server);
+    // On the port the first was given: port 0 would give each its own. Not once it closed.
+    if (port !== 0) server.listen(port, host);
+    else
+      main.once('listening', () => {
+        if (main.listening) server.listen(portOf(main), host);
+      });
+  }
+  if (port === 0) tellChosenPort(main, listenHost(setting), logger);
+  main.listen(port, first);
+  return servers;
+}
+
+function portOf(server: Server): number {
+  const address = server.address();
+  return address === null || typeof address === 'string' ? 0 : address.port;
+}
+
+/** What answers a scrape at `/metrics`, and every other request. */
+function scrapeHandler(
+  exposition: () => Promise<Buffer>,
+  env: Env,
+  logger: Logger,
+): RequestListener {
   const secrets = redactionList(envSecretsOf(env));
-  const server = nodeHttp.createServer((req, res) => {
+  return (req, res) => {
     if (targetPath(req.url) !== '/metrics') {
       res.statusCode = 404;
       res.end('not found: metrics are at /metrics\n');
@@ -215,22 +246,43 @@ function prometheusServer(exposition: () => Promise<Buffer>, env: Env, logger: L
         res.end('metrics collection failed\n');
       },
     );
-  });
-  server.on('error', (err) => {
+  };
+}
+
+/**
+ * A host without the address's family (IPv6 off): the other loopback serves, and a line about
+ * this one would be said on every start.
+ */
+const FAMILY_MISSING = new Set(['EADDRNOTAVAIL', 'EAFNOSUPPORT']);
+
+/**
+ * One server of the endpoint, on `host`, not listening yet. `besideAnother`: a second loopback,
+ * the first serving where this one's family is missing on the host.
+ */
+function endpointServer(
+  handler: RequestListener,
+  host: string,
+  port: number,
+  logger: Logger,
+  besideAnother: boolean,
+): Server {
+  const server = nodeHttp.createServer(handler);
+  server.on('error', (err: NodeJS.ErrnoException & { port?: unknown }) => {
+    if (besideAnother && FAMILY_MISSING.has(err.code ?? '')) return;
     // The reason in the text: the stderr logger prints no fields, and a port taken by another
-    // service on the host needs the variable that moves it.
+    // service on the host needs the variable that moves it. The port Node tried (port 0's
+    // second loopback tries the first's).
+    const tried = typeof err.port === 'number' ? err.port : port;
     logger.error(
       { err: err.message },
-      `Prometheus endpoint could not listen on ${hostPort(host, port)} (OTEL_EXPORTER_PROMETHEUS_HOST, OTEL_EXPORTER_PROMETHEUS_PORT): ${err.message}`,
+      `Prometheus endpoint could not listen on ${hostPort(host, tried)} (OTEL_EXPORTER_PROMETHEUS_HOST, OTEL_EXPORTER_PROMETHEUS_PORT): ${err.message}`,
     );
   });
   // A scraper's connection holds nothing either: kept alive between scrapes closer than the
   // server's 5 s keep-alive timeout (Prometheus at 1 s, an agent, a browser tab), it held a
   // process whose own server had closed at its SIGTERM forever, and a watcher's restart with it.
   server.on('connection', (socket) => socket.unref());
-  if (port === 0) tellChosenPort(server, host, logger);
-  server.listen(port, host).unref();
-  return server;
+  return server.unref();
 }
 
 /**
@@ -347,7 +399,11 @@ async function readerFor(exporter: string, ctx: ReaderContext): Promise<Reader |
       }
       if (isClusterWorker()) logger.warn(unservedWorker());
       servers.push(
-        prometheusServer(clusterExposition(exposition, workersExpositions(logger)), env, logger),
+        ...prometheusServers(
+          clusterExposition(exposition, workersExpositions(logger)),
+          env,
+          logger,
+        ),
       );
       return reader;
     }

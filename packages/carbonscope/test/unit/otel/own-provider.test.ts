@@ -547,6 +547,74 @@ describe("register's own meter provider: a Prometheus endpoint on IPv6", () => {
   });
 });
 
+/** How `url` answers a scrape: its status, or the connection's error code. */
+async function scrapeStatus(url: string): Promise<number | string> {
+  return fetch(url).then(
+    (res) => res.status,
+    (e: { cause?: { code?: string } }) => e.cause?.code ?? 'failed',
+  );
+}
+
+/**
+ * What each loopback answers where register serves Prometheus on `env`'s port with its default
+ * host, `localhost` looked up as `lookup` gives it.
+ */
+async function loopbackAnswers(
+  env: Env,
+  localhost: string,
+): Promise<{ v4: number | string; v6: number | string; lines: string[] }> {
+  const lookup = dns.lookup;
+  // What Node listens on for `localhost`: the first address only, its order the host's.
+  const patched = (host: string, options: unknown, done?: unknown) => {
+    if (host !== 'localhost') return Reflect.apply(lookup, dns, [host, options, done]);
+    const callback = (typeof options === 'function' ? options : done) as (
+      err: null,
+      address: string,
+      family: number,
+    ) => void;
+    process.nextTick(() => callback(null, localhost, localhost.includes(':') ? 6 : 4));
+  };
+  dns.lookup = patched as typeof dns.lookup;
+  const lines: string[] = [];
+  const logger = stderrLogger({ level: 'warn', write: (l) => lines.push(l) });
+  const own = await startOwnProvider({ OTEL_METRICS_EXPORTER: 'prometheus', ...env }, logger);
+  try {
+    if (!own) throw new Error('no provider started');
+    const [server] = own.servers;
+    if (!server) throw new Error('no Prometheus endpoint');
+    for (let i = 0; i < 100 && !own.servers.every((s) => s.listening); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const { port } = server.address() as AddressInfo;
+    const v4 = await scrapeStatus(`http://127.0.0.1:${port}/metrics`);
+    const v6 = await scrapeStatus(`http://[::1]:${port}/metrics`);
+    return { v4, v6, lines: lines.filter((l) => !l.includes('on a port the OS chose')) };
+  } finally {
+    dns.lookup = lookup;
+    await own?.shutdown();
+  }
+}
+
+describe("register's own meter provider: a Prometheus endpoint on localhost, its default", () => {
+  // Served where `localhost` resolved first: 127.0.0.1 here, ::1 on a host whose /etc/hosts or
+  // --dns-result-order puts it first, and a scraper given the other family's address (a
+  // Prometheus scraping 127.0.0.1:9464) found nothing there.
+  for (const first of ['127.0.0.1', '::1']) {
+    it(`answers on both loopbacks where localhost is ${first} first`, async () => {
+      const [port] = await freePorts(1);
+      // Port 0 too, each loopback on the one port the OS chose.
+      for (const asked of [String(port), '0']) {
+        const env = { OTEL_EXPORTER_PROMETHEUS_PORT: asked };
+        expect(await loopbackAnswers(env, first), asked).to.deep.equal({
+          v4: 200,
+          v6: 200,
+          lines: [],
+        });
+      }
+    });
+  }
+});
+
 describe("register's own meter provider: a start that fails after its Prometheus endpoint opened", () => {
   // prometheus,otlp with a malformed OTLP variable: register said the application runs
   // unmetered, and its endpoint stayed up, answering each scrape with a 500 and an error line.
