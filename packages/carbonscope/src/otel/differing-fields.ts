@@ -42,7 +42,7 @@ export function differingFields(given: unknown, running: unknown, prefix: string
 
 function collect(given: unknown, running: unknown, path: string, depth: number, found: Found) {
   // The same object on both sides (one shared, cyclic or not) holds no difference.
-  if (Object.is(given, running)) return;
+  if (sameScalar(given, running)) return;
   if (depth >= MAX_DEPTH || !isPlainObject(given) || !isPlainObject(running)) {
     if (!sameValue(given, running)) note(path, found);
     return;
@@ -67,9 +67,18 @@ function note(path: string, found: Found): void {
 }
 
 function sameValue(a: unknown, b: unknown): boolean {
-  if (Object.is(a, b)) return true;
+  if (sameScalar(a, b)) return true;
   if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
-  return a.every((item, i) => Object.is(item, b[i]));
+  return a.every((item, i) => sameScalar(item, b[i]));
+}
+
+/**
+ * SameValueZero, as Array.includes compares: NaN is NaN (a setting left NaN on both sides), and
+ * -0 is 0, where Object.is named a field given as -0 beside a running 0 as differing; no setting
+ * reads the two apart.
+ */
+function sameScalar(a: unknown, b: unknown): boolean {
+  return a === b || (Number.isNaN(a) && Number.isNaN(b));
 }
 
 function isPlainObject(value: unknown): value is Readonly<Record<string, unknown>> {

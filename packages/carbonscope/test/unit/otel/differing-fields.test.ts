@@ -12,6 +12,15 @@ describe('differingFields', () => {
     ).to.deep.equal(['s.a', 's.g.z', 's.g.list', 's.g.opt', 's.n']);
   });
 
+  // Compared with Object.is, -0 given where 0 runs (a computed offset, `-x` of 0) was named as
+  // differing: a warning about a setting that behaves the same. NaN stays equal to NaN.
+  it('takes -0 and 0 as the same value, in a field and in an array, and NaN as NaN', () => {
+    const running = { a: 0, b: -0, list: [0, 1], n: Number.NaN, ns: [Number.NaN] };
+    const given = { a: -0, b: 0, list: [-0, 1], n: Number.NaN, ns: [Number.NaN] };
+    expect(differingFields(given, running, 's')).to.deep.equal([]);
+    expect(differingFields({ ...given, a: 1 }, running, 's')).to.deep.equal(['s.a']);
+  });
+
   it('lists eight at most, then how many more', () => {
     const running = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`k${i}`, i]));
     const given = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`k${i}`, -i - 1]));
