@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
+import { absoluteForm } from 'carbonscope';
 import type { Context } from 'koa';
-import { absoluteForm } from './text/index.js';
 
 const HOST = 'host';
 

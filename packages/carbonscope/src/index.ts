@@ -257,6 +257,8 @@ export {
 } from './otel/binding/index.js';
 export {
   type Attached,
+  // For the service's router: the one reading of an absolute-form request target.
+  absoluteForm,
   annotateSpan,
   attachToOtel,
   captureSpan,

@@ -13,4 +13,4 @@ export {
 export { maskedTarget, pathMayHoldCredentials } from './masked-target.js';
 export { codePoints, firstCodePoints, firstCodeUnits, wellFormed } from './quote.js';
 export { logEarlyAnswer, logRequest, markClientCaused } from './request-log.js';
-export { absoluteForm, targetPathStart } from './request-target.js';
+export { targetPathStart } from './request-target.js';

@@ -31,3 +31,4 @@ export {
   releaseHeldSpans,
   SPAN_ATTRIBUTES,
 } from './spans.js';
+export { absoluteForm } from './target-path.js';

@@ -1,5 +1,24 @@
-/** A request target's scheme and authority in absolute form: `http://host:9464`. */
-const ABSOLUTE_FORM = /^https?:\/\/[^/?#]*/i;
+/**
+ * An absolute-form request target's scheme and authority (RFC 9112 §3.2.2): `http://a/b`, as a
+ * client talking to a proxy sends it. The authority (group 1) is everything up to the path, the
+ * query or the fragment, so a user name (`a@b`) stays in it to be refused.
+ */
+const ABSOLUTE_FORM = /^https?:\/\/([^/?#]*)/i;
+
+/** `/` and `*`: an origin-form target (a path) and OPTIONS' asterisk-form. */
+const SLASH = 47;
+const ASTERISK = 42;
+
+/**
+ * An absolute-form target's match of ABSOLUTE_FORM (the scheme and authority, the authority its
+ * group 1): undefined for a path or `*` (no absolute form), null for a target that is neither
+ * those nor an http(s) URL. The endpoint's and the service's one reading of that form.
+ */
+export function absoluteForm(url: string): RegExpExecArray | null | undefined {
+  const first = url.charCodeAt(0);
+  if (first === SLASH || first === ASTERISK) return undefined;
+  return ABSOLUTE_FORM.exec(url);
+}
 
 /**
  * The path of a request's target, without its query: from origin form (`/metrics?x`) and from
@@ -10,7 +29,7 @@ const ABSOLUTE_FORM = /^https?:\/\/[^/?#]*/i;
  */
 export function targetPath(target: string | undefined): string {
   const url = target ?? '';
-  const authority = ABSOLUTE_FORM.exec(url)?.[0] ?? '';
-  const path = authority.includes('@') ? url : url.slice(authority.length);
+  const match = absoluteForm(url);
+  const path = match?.[1]?.includes('@') ? url : url.slice(match?.[0].length ?? 0);
   return path.split('?')[0] ?? '';
 }
