@@ -305,7 +305,7 @@ export const carbonDashboard: DashboardSpec = {
     ),
     {
       type: 'timeseries',
-      title: 'LLM tokens',
+      title: 'LLM token rate',
       description: `${PROM.llmTokens} (semconv gen_ai.client.token.usage) per model and type (input, output), the bundled mock LLM's (carbonscope_mock="true") apart from the providers'.`,
       unit: suffix('tokens/s'),
       width: 8,

@@ -242,11 +242,12 @@ describe('stack: Grafana dashboards as code', () => {
     expect(checked).to.be.at.least(2);
   });
 
-  // rate() of joules is watts, of grams g/s: a panel of it charts how fast energy is used or
-  // CO2e emitted, not an amount, and its title says so ("LLM energy" over "3 mW" read as a
-  // quantity of energy in a unit of power).
-  it('titles a panel of a joule or gram rate as a rate or power, never as an amount', () => {
-    const amounts = new Set(['J', 'g']);
+  // rate() of joules is watts, of grams g/s, of tokens tokens/s: a panel of it charts how fast
+  // energy is used, CO2e emitted or tokens spent, not an amount, and its title says so ("LLM
+  // energy" over "3 mW" read as a quantity of energy in a unit of power, "LLM tokens" over
+  // "20 tokens/s" as a count of tokens).
+  it('titles a panel of a joule, gram or token rate as a rate or power, never as an amount', () => {
+    const amounts = new Set(['J', 'g', '{token}']);
     const titled: string[] = [];
     for (const p of readDashboards().flatMap((d) => d.panels)) {
       const exprs = (p.targets ?? []).map((t) => t.expr);
@@ -348,6 +349,7 @@ describe('stack: Grafana dashboards as code', () => {
       'Inference energy',
       'LLM energy rate (min–max)',
       'LLM GWP rate (min–max)',
+      'LLM token rate',
     ]);
   });
 
@@ -842,7 +844,7 @@ describe('stack: Grafana dashboards as code', () => {
         ],
       },
       {
-        expr: query('LLM tokens', 'A'),
+        expr: query('LLM token rate', 'A'),
         eval_time: '5m',
         exp_samples: [
           {
