@@ -123,11 +123,14 @@ async function handOverOwn(own: OwnProvider, logger: Logger): Promise<void> {
   if (served.length === 0) return;
   const ports = served.map((address) => address.port);
   if (await restartRefusedExporters(metrics.getMeterProvider(), ports, logger)) return;
-  // Readers it cannot read: one connection says whether anything serves there now.
+  // Readers it cannot read: one connection says whether anything serves there now. One line for
+  // the endpoint, naming each address of it nothing serves (localhost's are two, on one port).
+  const unserved: string[] = [];
   for (const address of served) {
     if (await acceptsConnections(address)) continue;
-    logger.warn(unservedAfterHandOver(hostPort(address.address, address.port)));
+    unserved.push(hostPort(address.address, address.port));
   }
+  if (unserved.length > 0) logger.warn(unservedAfterHandOver(unserved.join(' and ')));
 }
 
 function isAddressInfo(address: string | AddressInfo | null): address is AddressInfo {

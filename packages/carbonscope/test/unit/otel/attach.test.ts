@@ -245,37 +245,50 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
     }
   });
 
-  it("says so where nothing serves its endpoint's port after the hand-over and the provider's readers cannot be read", async () => {
-    const cs = await scripted();
-    const port = 19_000 + Math.floor(Math.random() * 1000);
-    const env = {
-      OTEL_METRICS_EXPORTER: 'prometheus',
-      OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
-      OTEL_EXPORTER_PROMETHEUS_PORT: String(port),
-    };
-    const log = memoryLogger();
-    const attached = await attachToOtel(cs, env, log.logger);
-    const { mp } = provider();
-    // Not the SDK's provider: one that forwards to it (a wrapper), its readers out of reach.
-    const wrapper = { getMeter: mp.getMeter.bind(mp) };
-    try {
-      // The application's SDK starts once carbonscope's endpoint serves (its config loaded first).
-      await waitFor('its own endpoint', () =>
-        fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.ok),
-      );
-      expect(metrics.setGlobalMeterProvider(wrapper)).to.equal(true);
-      const warned = await waitFor('the warning', () =>
-        log.lines.find((l) => l.level === 40 && String(l.msg).startsWith('nothing serves')),
-      );
-      expect(warned?.msg).to.equal(
-        `nothing serves 127.0.0.1:${port} since carbonscope's metrics went to the application's meter provider: an exporter of its that could not listen while carbonscope's own endpoint held the port cannot be found to start again; start the application's SDK before it loads anything slow, or give carbonscope another port (OTEL_EXPORTER_PROMETHEUS_PORT for register, the exporter's own \`port\` in code)`,
-      );
-    } finally {
-      await attached.shutdown();
-      await cs.stop();
-      await mp.shutdown();
-    }
-  });
+  // localhost, the default host, is served on both loopbacks: one line naming the two addresses,
+  // as the README says ("one warning"), where each loopback was a warning of its own.
+  for (const [host, where] of [
+    ['127.0.0.1', (port: number) => `127.0.0.1:${port}`],
+    [undefined, (port: number) => `127.0.0.1:${port} and [::1]:${port}`],
+  ] as const) {
+    it(`says so where nothing serves its endpoint's port after the hand-over and the provider's readers cannot be read (host ${host ?? 'localhost, the default'})`, async () => {
+      const cs = await scripted();
+      const port = 19_000 + Math.floor(Math.random() * 1000);
+      const env: Record<string, string> = {
+        OTEL_METRICS_EXPORTER: 'prometheus',
+        OTEL_EXPORTER_PROMETHEUS_PORT: String(port),
+      };
+      if (host) env.OTEL_EXPORTER_PROMETHEUS_HOST = host;
+      const log = memoryLogger();
+      const attached = await attachToOtel(cs, env, log.logger);
+      const { mp } = provider();
+      // Not the SDK's provider: one that forwards to it (a wrapper), its readers out of reach.
+      const wrapper = { getMeter: mp.getMeter.bind(mp) };
+      try {
+        // The application's SDK starts once carbonscope's endpoint serves (its config loaded
+        // first).
+        await waitFor('its own endpoint', () =>
+          fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.ok),
+        );
+        expect(metrics.setGlobalMeterProvider(wrapper)).to.equal(true);
+        await waitFor('the warning', () =>
+          log.lines.find((l) => l.level === 40 && String(l.msg).startsWith('nothing serves')),
+        );
+        // Both loopbacks probed before it is said.
+        await new Promise((r) => setTimeout(r, 200));
+        const warned = log.lines.filter(
+          (l) => l.level === 40 && String(l.msg).startsWith('nothing serves'),
+        );
+        expect(warned.map((l) => l.msg)).to.deep.equal([
+          `nothing serves ${where(port)} since carbonscope's metrics went to the application's meter provider: an exporter of its that could not listen while carbonscope's own endpoint held the port cannot be found to start again; start the application's SDK before it loads anything slow, or give carbonscope another port (OTEL_EXPORTER_PROMETHEUS_PORT for register, the exporter's own \`port\` in code)`,
+        ]);
+      } finally {
+        await attached.shutdown();
+        await cs.stop();
+        await mp.shutdown();
+      }
+    });
+  }
 
   describe('the OTEL_* variables its own provider reads', () => {
     const refused = async (env: Record<string, string>) => {
