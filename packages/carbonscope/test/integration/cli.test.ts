@@ -1455,8 +1455,18 @@ Module._load = function (request, ...rest) {
     let count = 0;
     const receiver = await otlpReceiver({ answer: () => (++count === 2 ? 401 : 200) });
     try {
+      // Pushes come every second at the least: BUSY alone (1.5 s of CPU) ended before the third
+      // on an idle machine, the refused second then the last, and nothing came after to carry it.
       const r = await cli(
-        ['run', '--json', '--interval', '500ms', '--otlp', receiver.url, ...node(BUSY)],
+        [
+          'run',
+          '--json',
+          '--interval',
+          '500ms',
+          '--otlp',
+          receiver.url,
+          ...node(`${BUSY}; setTimeout(() => {}, 2500)`),
+        ],
         {
           env: {
             OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'delta',
