@@ -104,12 +104,13 @@ const pointsOf = (kept: readonly Kept[]) =>
  * never sent twice once a push got through, nor by two pushes at once; given back, older first,
  * where that push fails too. Not kept where the collector refused the push as malformed
  * (refusedAsMalformed). At most `maxPoints` are kept, the oldest dropped past it: `warn` says
- * so once an outage, and the total when pushes get through again where more went since.
+ * so once an outage, and the total when pushes get through again where more went since; its
+ * `points` are those a line tells that no earlier one did (their sum is all that was dropped).
  * A push that timed out may have arrived all the same: its points then count twice.
  */
 export function carryingFailedDeltas(
   exporter: PushMetricExporter,
-  warn: (text: string) => void,
+  warn: (text: string, points: number) => void,
   maxPoints = CARRIED_POINTS_MAX,
 ): PushMetricExporter {
   let kept: Kept[] = [];
@@ -136,6 +137,7 @@ export function carryingFailedDeltas(
     told = dropped;
     warn(
       `dropped ${over} delta data points that failed pushes carried, the oldest: over the ${maxPoints} kept to send again`,
+      over,
     );
   };
 
@@ -143,6 +145,7 @@ export function carryingFailedDeltas(
     if (dropped > told) {
       warn(
         `dropped ${dropped} delta data points in all while pushes failed (over the ${maxPoints} kept to send again)`,
+        dropped - told,
       );
     }
     dropped = 0;
@@ -163,6 +166,7 @@ export function carryingFailedDeltas(
           // The push line told these as carried again (the outage's first failure), not lost.
           warn(
             `dropped ${pointsOf(carried)} delta data points that failed pushes carried: the push that carried them again was refused as malformed (HTTP 400)`,
+            pointsOf(carried),
           );
         }
         done(result);

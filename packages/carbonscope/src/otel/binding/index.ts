@@ -31,6 +31,8 @@ export { apiGlobals, onGlobalMeterProviderSet } from './global-registration.js';
 export { LocalHistograms, type TemporalitySource } from './local-histograms.js';
 export {
   carryingFailedPushes,
+  type PushNote,
+  type PushNotes,
   type ReportingExporter,
   reportingFailures,
   reportingPushFailures,

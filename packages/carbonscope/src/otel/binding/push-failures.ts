@@ -45,9 +45,21 @@ export interface ReportingExporter extends PushMetricExporter {
   readonly carries: boolean;
 }
 
+/**
+ * A line no later line takes back: a collector's partial success, or delta points the carrying
+ * dropped (`points`: those no earlier line told, so their sum is all that was dropped).
+ */
+export type PushNote = { kind: 'partial' } | { kind: 'dropped'; points: number };
+
+/**
+ * Where reportingFailures writes its PushNote lines: its logger's warn by default. A caller
+ * whose logger shows nothing while it runs (`run`) keeps them to tell at its end.
+ */
+export type PushNotes = (line: string, note: PushNote) => void;
+
 /** What carryingFailedPushes needs of a reporting exporter: its words, and its flag to set. */
 interface Carried {
-  readonly warn: (text: string) => void;
+  readonly warn: (text: string, points: number) => void;
   carry(): void;
 }
 
@@ -88,7 +100,8 @@ interface End {
  * to PARTIAL_REASONS_MAX. The URL's user, password and secret parameters' values
  * (url-credentials.ts) are never shown, nor `others` (the headers' tokens), which a refusing proxy
  * may echo in the reason its body gives (failureOf). A failed handshake names the variable of
- * `tls` that puts it right (the exporter's own: otlpTlsVariables).
+ * `tls` that puts it right (the exporter's own: otlpTlsVariables). The partial successes' lines
+ * and those of what the carrying dropped go to `notes` (PushNotes).
  */
 export function reportingFailures(
   exporter: PushMetricExporter,
@@ -97,6 +110,7 @@ export function reportingFailures(
   now: () => number = () => performance.now(),
   others: readonly string[] = [],
   tls?: TlsVariables,
+  notes: PushNotes = (line) => logger.warn(line),
 ): ReportingExporter {
   const shown = withoutCredentials(target);
   // In each form a reason may write them: escaped in an echoed JSON body, percent-encoded.
@@ -115,8 +129,9 @@ export function reportingFailures(
     if (partialReasons.has(key) || partialReasons.size >= PARTIAL_REASONS_MAX) return;
     partialReasons.add(key);
     const why = message === '' ? 'no reason given' : shownReason(message, secrets);
-    logger.warn(
+    notes(
       `the collector at ${shown} took a push but rejected ${rejected} of its data points: ${why} (told once for each reason)`,
+      { kind: 'partial' },
     );
   };
 
@@ -200,7 +215,8 @@ export function reportingFailures(
       return carries;
     },
   };
-  const warn = (text: string) => logger.warn(`metrics for ${shown}: ${text}`);
+  const warn = (text: string, points: number) =>
+    notes(`metrics for ${shown}: ${text}`, { kind: 'dropped', points });
   carriable.set(reporting, {
     warn,
     carry: () => {
