@@ -8,6 +8,7 @@ import { misspeltVariablesWarning } from '../misspelt-variables.js';
 import {
   alignedDeltaStarts,
   bindMetrics,
+  CARRIED_POINTS_MAX,
   carryingFailedPushes,
   droppedText,
   malformedOtelVariables,
@@ -47,6 +48,7 @@ import { argvSecrets, type CommonOptions, UsageError } from './args.js';
 import { checkAppendable } from './csv.js';
 import { HostCpuMean } from './host-cpu-read.js';
 import { IntensityMix } from './intensity-mix.js';
+import { KeptNotes } from './kept-notes.js';
 import { type RamUse, RamUseMean } from './report.js';
 import { unreadZoneWarning } from './unread-zone.js';
 
@@ -87,6 +89,8 @@ interface OtlpPush {
   shown: string;
   /** Where pushes that fail are told as they happen (monitor). */
   reporting?: ReportingExporter;
+  /** `run`'s partial successes and dropped points, told at its end (the others go nowhere). */
+  kept?: KeptNotes;
   /** What a refusal's reason may echo (redactionList): masked before the reason is cut. */
   secrets: readonly string[];
   /** The TLS variables its exporter reads, which a failed handshake names. */
@@ -109,6 +113,7 @@ async function otlpPush(
   attributes: Record<string, string>,
   intervalMs: number,
   periodic: Logger | undefined,
+  carriedMax = CARRIED_POINTS_MAX,
 ): Promise<OtlpPush> {
   const [sdk, resources] = await importSdk('--otlp', exporterPackages(['otlp'], env));
   const outcome: OtlpPush['outcome'] = {
@@ -122,9 +127,11 @@ async function otlpPush(
   const secrets = [...urlSecrets(url), ...otlpSecretsOf(env)];
   const now = () => performance.now();
   const tls = otlpTlsVariables(env, 'METRICS');
-  // `run` tells no push while it runs (its command's output is the user's): its lines go nowhere.
+  // `run` tells no push while it runs (its command's output is the user's): its lines go nowhere,
+  // but those no later line takes back (a partial success, dropped points), kept for its end.
   const quiet = stderrLogger({ level: 'silent' });
-  const carrying = reportingFailures(own, url, periodic ?? quiet, now, secrets, tls);
+  const kept = periodic ? undefined : new KeptNotes();
+  const carrying = reportingFailures(own, url, periodic ?? quiet, now, secrets, tls, kept?.note);
   const reporting = periodic ? carrying : undefined;
   let open = true;
   const results = withResults(carrying, (result, metrics) => {
@@ -134,7 +141,7 @@ async function otlpPush(
     else if (refusedAsMalformed(result)) outcome.lost += 1;
   });
   // A failed push's delta points go with the next export, the last one included, counted there.
-  const exporter = gated(carryingFailedPushes(results, carrying), () => open);
+  const exporter = gated(carryingFailedPushes(results, carrying, carriedMax), () => open);
   const provider = new sdk.MeterProvider({
     // As the OTel SDK makes one, the run's own attributes last: its service.instance.id keeps
     // two runs at once two series even where OTEL_RESOURCE_ATTRIBUTES sets one for every process.
@@ -152,6 +159,7 @@ async function otlpPush(
     outcome,
     shown: withoutCredentials(url),
     ...(reporting ? { reporting } : {}),
+    ...(kept ? { kept } : {}),
     secrets: redactionList(secrets),
     tls,
     closeGate: () => {
@@ -192,6 +200,16 @@ function lostUntold({ temporality, untold }: OtlpPush['outcome']): number {
   return untold && temporality.value !== 'cumulative' ? untold : 0;
 }
 
+/** The delta points the carrying dropped (`run`, which tells their lines at its end), or 0. */
+function droppedPoints(push: OtlpPush): number {
+  return push.kept?.droppedPoints ?? 0;
+}
+
+/** `… delta data points that failed pushes carried (dropped, as told above)`, their count. */
+function cappedText(push: OtlpPush): string {
+  return `${droppedPoints(push)} delta data points that failed pushes carried (dropped, as told above)`;
+}
+
 /** `1 push`, `3 earlier pushes`. */
 function pushesText(count: number, adjective = ''): string {
   return `${count} ${adjective}${count === 1 ? 'push' : 'pushes'}`;
@@ -218,7 +236,8 @@ function untoldText(outcome: OtlpPush['outcome']): string {
 /**
  * How session.close() ended the pushes: `none` without --otlp; `pushed`, every figure delivered,
  * not yet said; `told`, delivered less what earlier pushes that failed carried (delta
- * temporality), said in its line; `failed`, the last push failed, said in its line.
+ * temporality) or points the carrying dropped, said in its line; `failed`, the last push
+ * failed, said in its line.
  */
 export type PushEnd = 'none' | 'pushed' | 'told' | 'failed';
 
@@ -294,6 +313,8 @@ export interface SessionOptions {
   bootClock?: Clock;
   /** How the power sources are chosen, beyond the settings (tests). */
   select?: Pick<SelectSourcesOptions, 'gpuRetryFirstMs'>;
+  /** The most delta points --otlp keeps to send again (tests: CARRIED_POINTS_MAX by default). */
+  carriedPointsMax?: number;
 }
 
 /**
@@ -403,6 +424,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
         },
         Math.max(config.energy.sampleIntervalMs, 1000),
         o.pushWarnings ? logger : undefined,
+        o.carriedPointsMax,
       )
     : undefined;
   const meter = await Carbonscope.create({
@@ -448,21 +470,28 @@ export async function openSession(o: SessionOptions): Promise<Session> {
     async close() {
       if (!otlp) return 'none';
       const failure = await finalPush(otlp);
+      // The lines `run` kept (a partial success, dropped points), before the end's that sums them.
+      otlp.kept?.tell(logger);
+      const capped = droppedPoints(otlp) > 0;
       if (failure === undefined) {
         otlp.closeGate();
         await otlp.provider.shutdown().catch(() => undefined);
         const lost = lostUntold(otlp.outcome);
-        if (lost === 0) return 'pushed';
+        if (lost === 0 && !capped) return 'pushed';
         // One line for the end: `could not deliver` followed by finish's `pushed the metrics`
         // read as two ends, the last as all delivered.
-        logger.warn(`pushed the metrics to ${otlp.shown}, but not ${lostText(otlp.outcome)}`);
+        const parts = [
+          ...(lost > 0 ? [lostText(otlp.outcome)] : []),
+          ...(capped ? [cappedText(otlp)] : []),
+        ];
+        logger.warn(`pushed the metrics to ${otlp.shown}, but not ${parts.join(', nor ')}`);
         return 'told';
       }
       // The reason may quote the URL's user:password or a header's token: the logger masks them.
       // A push that got through has all that was counted to then: under cumulative temporality
       // the totals, under delta what the pushes that failed before it carried with its own.
       const dropped = otlp.outcome.delivered
-        ? `${droppedText(undefined, otlp.outcome.temporality.value, true)}${untoldText(otlp.outcome)}`
+        ? `${droppedText(undefined, otlp.outcome.temporality.value, true)}${untoldText(otlp.outcome)}${capped ? `, and ${cappedText(otlp)}` : ''}`
         : "this run's metrics were not delivered";
       logger.error(`could not push metrics to ${otlp.shown}: ${failure}; ${dropped}`);
       // No shutdown: the reader's would push once more and hold the exit as long again.

@@ -1509,6 +1509,50 @@ Module._load = function (request, ...rest) {
     ]);
   });
 
+  it("run tells a collector's partial success once, at its end after the summary, not while the command runs", async () => {
+    // Stop 81 had run's push lines go nowhere: the collector rejecting points was never told.
+    let pushes = 0;
+    let duringCommand = '';
+    let ended = false;
+    const collector = createHttpServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        pushes += 1;
+        const partialSuccess = { rejectedDataPoints: '2', errorMessage: 'unit J not allowed' };
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ partialSuccess }));
+      });
+    });
+    const port = await listenOnLoopback(collector);
+    try {
+      const url = `http://127.0.0.1:${port}/v1/metrics`;
+      const r = await cli(
+        ['run', '--interval', '500ms', '--otlp', url, ...node('setTimeout(() => {}, 2600)')],
+        {
+          env: { OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json' },
+          onStderr: (text) => {
+            ended ||= text.includes('exited with code');
+            if (!ended) duringCommand = text;
+          },
+        },
+      );
+      expect(r.code, r.stderr).to.equal(0);
+      expect(pushes, r.stderr).to.be.at.least(3);
+      expect(duringCommand).to.not.include('rejected');
+      const lines = r.stderr.split('\n');
+      const told = lines.filter((l) => l.includes('rejected'));
+      expect(told, r.stderr).to.deep.equal([
+        `carbonscope: warning: the collector at ${url} took a push but rejected 2 of its data points: "unit J not allowed" (told once for each reason)`,
+      ]);
+      const summary = lines.findIndex((l) => l.includes('exited with code'));
+      expect(summary, r.stderr).to.be.at.least(0);
+      expect(lines.indexOf(told[0] ?? '')).to.be.above(summary);
+    } finally {
+      collector.closeAllConnections();
+      collector.close();
+    }
+  });
+
   it('monitor names the --otlp URL one way in its warning and its last line: as pushed, masked', async () => {
     const refused = createTcpServer();
     const port = await listenOnLoopback(refused);
