@@ -28,13 +28,14 @@ async function stderrOf<T>(body: () => Promise<T>): Promise<{ value: T; lines: s
 describe("run's --otlp session", () => {
   it('ends in a line that says what the carried points cap dropped, not as pushed', async function () {
     this.timeout(30_000);
-    const before = process.env[TEMPORALITY];
-    process.env[TEMPORALITY] = 'delta';
     // The first two periodic pushes are refused (401: carried, not malformed), the next taken.
     const receiver = await otlpReceiver({
       answer: () => (receiver.received.length <= 2 ? 401 : 200),
     });
+    const before = process.env[TEMPORALITY];
     try {
+      // Inside the try: its finally restores it whatever fails.
+      process.env[TEMPORALITY] = 'delta';
       const options = parseRunArgs([
         '--source',
         'estimate',
