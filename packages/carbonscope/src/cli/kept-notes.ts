@@ -12,7 +12,7 @@ export const KEPT_NOTES_MAX = 32;
 export class KeptNotes {
   private readonly lines: string[] = [];
   private untold = 0;
-  /** The delta data points the carrying dropped, in all. */
+  /** The delta data points the carrying's cap dropped, in all (not a 400's: PushNote). */
   droppedPoints = 0;
 
   readonly note = (line: string, note: PushNote): void => {

@@ -488,10 +488,12 @@ export async function openSession(o: SessionOptions): Promise<Session> {
         return 'told';
       }
       // The reason may quote the URL's user:password or a header's token: the logger masks them.
+      // No count of what the cap dropped: those of an outage under way at the end are within
+      // `since the last push that got through`, and only its first line's are counted yet.
       // A push that got through has all that was counted to then: under cumulative temporality
       // the totals, under delta what the pushes that failed before it carried with its own.
       const dropped = otlp.outcome.delivered
-        ? `${droppedText(undefined, otlp.outcome.temporality.value, true)}${untoldText(otlp.outcome)}${capped ? `, and ${cappedText(otlp)}` : ''}`
+        ? `${droppedText(undefined, otlp.outcome.temporality.value, true)}${untoldText(otlp.outcome)}`
         : "this run's metrics were not delivered";
       logger.error(`could not push metrics to ${otlp.shown}: ${failure}; ${dropped}`);
       // No shutdown: the reader's would push once more and hold the exit as long again.

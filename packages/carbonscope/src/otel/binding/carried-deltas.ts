@@ -105,7 +105,8 @@ const pointsOf = (kept: readonly Kept[]) =>
  * where that push fails too. Not kept where the collector refused the push as malformed
  * (refusedAsMalformed). At most `maxPoints` are kept, the oldest dropped past it: `warn` says
  * so once an outage, and the total when pushes get through again where more went since; its
- * `points` are those a line tells that no earlier one did (their sum is all that was dropped).
+ * `points` are those a line tells that no earlier one did (their sum is all the cap dropped;
+ * 0 for a push refused as malformed, which its caller counts as lost with all it carried).
  * A push that timed out may have arrived all the same: its points then count twice.
  */
 export function carryingFailedDeltas(
@@ -166,7 +167,8 @@ export function carryingFailedDeltas(
           // The push line told these as carried again (the outage's first failure), not lost.
           warn(
             `dropped ${pointsOf(carried)} delta data points that failed pushes carried: the push that carried them again was refused as malformed (HTTP 400)`,
-            pointsOf(carried),
+            // Not summed with the cap's: `run`'s end line says what that push carried is lost.
+            0,
           );
         }
         done(result);

@@ -47,7 +47,8 @@ export interface ReportingExporter extends PushMetricExporter {
 
 /**
  * A line no later line takes back: a collector's partial success, or delta points the carrying
- * dropped (`points`: those no earlier line told, so their sum is all that was dropped).
+ * dropped (`points`: those of the cap no earlier line told, so their sum is all the cap dropped;
+ * 0 where a push refused as malformed took them, which counts as lost with all it carried).
  */
 export type PushNote = { kind: 'partial' } | { kind: 'dropped'; points: number };
 

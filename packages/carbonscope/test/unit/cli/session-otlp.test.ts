@@ -86,4 +86,42 @@ describe("run's --otlp session", () => {
       await receiver.close();
     }
   });
+
+  it('counts the points a push refused as malformed (400) took once: as that push, lost', async function () {
+    this.timeout(30_000);
+    // The first push refused (401: carried), the second, carrying its points, as malformed.
+    const answers = [401, 400];
+    const receiver = await otlpReceiver({
+      answer: () => answers[receiver.received.length - 1] ?? 200,
+    });
+    const before = process.env[TEMPORALITY];
+    try {
+      process.env[TEMPORALITY] = 'delta';
+      const options = parseRunArgs(
+        ['--source', 'estimate', '--interval', '1s', '--otlp'].concat([receiver.url, '--', 'true']),
+      );
+      const { value: end, lines } = await stderrOf(async () => {
+        const session = await openSession({ options, args: [], env: ENV, processCpu: () => 0 });
+        await startMeter(session.meter);
+        while (receiver.pushes.length < 1) await new Promise((r) => setTimeout(r, 50));
+        await session.meter.stop();
+        return session.close();
+      });
+      const url = `${receiver.url}/v1/metrics`;
+      const text = lines.join('\n');
+      expect(end, text).to.equal('told');
+      expect(lines, text).to.have.length(2);
+      expect(lines[0], text).to.match(
+        /: dropped \d+ delta data points that failed pushes carried: the push that carried them again was refused as malformed \(HTTP 400\)$/,
+      );
+      // Those points are part of what the refused push carried: not a second count beside it.
+      expect(lines[1]).to.equal(
+        `carbonscope: warning: pushed the metrics to ${url}, but not what 1 earlier push that failed carried: it is lost (delta temporality)`,
+      );
+    } finally {
+      if (before === undefined) delete process.env[TEMPORALITY];
+      else process.env[TEMPORALITY] = before;
+      await receiver.close();
+    }
+  });
 });
