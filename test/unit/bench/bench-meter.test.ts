@@ -1,61 +1,18 @@
-import { performance } from 'node:perf_hooks';
-import { metrics } from '@opentelemetry/api';
-import type { OperationFootprint } from 'carbonscope';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { expect } from 'chai';
-import { attributionMeter } from '../../bench/bench-meter.js';
 
-/** The process's CPU time in ms: at least what the meter reads (its main thread's, on Node 24). */
-function cpuMs(): number {
-  const { user, system } = process.cpuUsage();
-  return (user + system) / 1000;
-}
-
-/** A spin's bound by the wall clock: mocha's timeout cannot stop a synchronous loop. */
-const SPIN_WALL_LIMIT_MS = 30_000;
-
-/**
- * Spins on the CPU until it has had `ms` of it, and returns the wall time that took. A spin of
- * 40 ms by the wall clock had only the CPU its turns on a loaded machine gave it, which could
- * come near what a wait's own overhead (and the other threads' CPU meanwhile) costs. Throws
- * where the CPU clock stands still (a sandbox whose getrusage does not count) rather than hang.
- */
-function spinCpu(ms: number): number {
-  const wall0 = performance.now();
-  const cpu0 = cpuMs();
-  while (cpuMs() - cpu0 < ms) {
-    if (performance.now() - wall0 > SPIN_WALL_LIMIT_MS) {
-      throw new Error(`the process had ${cpuMs() - cpu0} ms of CPU in ${SPIN_WALL_LIMIT_MS} ms`);
-    }
-  }
-  return performance.now() - wall0;
-}
+const PROBE = fileURLToPath(new URL('./bench-meter-probe.js', import.meta.url));
 
 describe("bench: meter.bench's `exact` meter reads the CPU clock a user's meter reads", () => {
+  // In a process of its own (bench-meter-probe.ts): mocha's, late in the suite, had other
+  // threads at work while the waiter waited, which the process's CPU clock counts.
   it('charges an operation that waited off the CPU in its callback far less than one that spun as long', async () => {
-    const energy = await attributionMeter('exact', metrics.getMeter('bench-meter-test'));
-    try {
-      const ended: OperationFootprint[] = [];
-      energy.tracker.onEnd((f) => ended.push(f));
-      // Compiled before the operations: V8's optimising compiler runs on a thread of its own,
-      // whose CPU during `waited` would count as that operation's.
-      spinCpu(5);
-      energy.meter.sampleNow();
-      const spun = energy.tracker.begin('spun');
-      const spunWallMs = spun.run(() => spinCpu(40));
-      spun.end();
-      // Off the CPU for as long by the wall clock as the spin took: a meter that reads the wall
-      // clock gives them the same share, however loaded the machine.
-      const waited = energy.tracker.begin('waited');
-      waited.run(() => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, spunWallMs));
-      waited.end();
-      await new Promise((resolve) => setTimeout(resolve, 10));
-      energy.meter.sampleNow();
-      const joules = (name: string) => ended.find((f) => f.operation === name)?.joules ?? 0;
-      expect(joules('spun')).to.be.above(0);
-      // By the wall clock (a scripted one) both were 40 ms of "CPU": the same share.
-      expect(joules('waited')).to.be.below(joules('spun') / 4);
-    } finally {
-      await energy.stop();
-    }
+    const { stdout } = await promisify(execFile)(process.execPath, [PROBE], { timeout: 60_000 });
+    const { spun, waited } = JSON.parse(stdout) as { spun: number; waited: number };
+    expect(spun).to.be.above(0);
+    // By the wall clock (a scripted one) both were 40 ms of "CPU": the same share.
+    expect(waited).to.be.below(spun / 4);
   });
 });
