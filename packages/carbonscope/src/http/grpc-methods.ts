@@ -4,9 +4,10 @@ import { GRPC_UNIMPLEMENTED, isGrpc } from './grpc-status.js';
 
 /**
  * The most method paths one tracking learns: a server registers a fixed set of methods, but a
- * server that answers any path (a gRPC proxy) would make the set as large as its clients' input.
- * The operation names are bounded on their own (`other` past 64); this bounds the memory, per
- * server.
+ * server that answers any path (a gRPC proxy, an echo) would make the set as large as its
+ * clients' input. It bounds the names too: past it, such a server's new paths are not named, or
+ * a client's made-up paths would take every name the operation label keeps (512 by default), and
+ * the application's own routes, named after them, would be `other`.
  */
 export const MAX_GRPC_METHODS = 256;
 
@@ -97,19 +98,27 @@ export class GrpcMethods {
     const answer = grpcAnswerOf(stream.headersSent ? stream.sentHeaders : undefined, status);
     if (answer === 'other' || answer === 'unimplemented') return undefined;
     const grpcJs = this.isGrpcJs(server);
-    if (answer === 'served' && (grpcJs || isGrpcMethodPath(path))) return this.learn(server, path);
+    if (answer === 'served' && grpcJs) {
+      // grpc-js answers only the methods registered on it: a name past the bound is one of them.
+      this.learn(server, path);
+      return path;
+    }
+    if (answer === 'served' && isGrpcMethodPath(path)) {
+      return this.learn(server, path) ? path : undefined;
+    }
     if (this.served.get(server)?.has(path)) return path;
     return grpcJs && (answer === 'answering' || handlerTook(stream)) ? path : undefined;
   }
 
-  private learn(server: object, path: string): string {
+  /** Whether `server` serves `path` as now known: false where it was new and the set is full. */
+  private learn(server: object, path: string): boolean {
     let served = this.served.get(server);
     if (served === undefined) {
       served = new Set();
       this.served.set(server, served);
     }
     if (served.size < MAX_GRPC_METHODS) served.add(path);
-    return path;
+    return served.has(path);
   }
 
   /** Read once per server: grpc-js adds its listener before the server listens. */

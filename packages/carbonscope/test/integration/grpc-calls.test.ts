@@ -555,6 +555,27 @@ describe('http: an answer a client shapes teaches no gRPC method', () => {
       server.close();
     }
   });
+
+  it('an echo that answers every path with a status: MAX_GRPC_METHODS of them named, no more', async () => {
+    // Past the bound each new path was named all the same, and a client's made-up paths took
+    // the operation label's names from the application's own routes.
+    const { names, streams } = namedStreams();
+    const server = await echoServer('all');
+    const { port } = server.address() as AddressInfo;
+    try {
+      const paths = Array.from({ length: MAX_GRPC_METHODS + 1 }, (_, i) => `/evil.S/M${i}`);
+      const sent = [...paths, paths[0]];
+      for (const path of sent) await echoed(port, path, { 'grpc-status': '0' });
+      await until(() => names.length === sent.length && names.every((n) => n.length === 2));
+      const named = names.map((n) => n[1]);
+      expect(named.slice(0, MAX_GRPC_METHODS)).to.deep.equal(paths.slice(0, MAX_GRPC_METHODS));
+      // The one past the bound is not named; one learned before it still is.
+      expect(named.slice(MAX_GRPC_METHODS)).to.deep.equal(['unmatched', paths[0]]);
+    } finally {
+      streams.stop();
+      server.close();
+    }
+  });
 });
 
 /** A server-streaming method that sends one message and then holds its call open. */

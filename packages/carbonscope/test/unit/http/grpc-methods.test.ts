@@ -132,6 +132,28 @@ describe('http: gRPC calls are named by the method their server serves', () => {
     );
   });
 
+  it("names no new path past MAX_GRPC_METHODS on another server, answered or not: the label's names are not a client's to fill", () => {
+    // An echo that answers every path with a status: each path a client makes up is a finished
+    // answer. Past the bound, naming them by their path filled the operation label's 512 names
+    // (600 made up: 511 named, and the application's own routes named later were `other`).
+    const methods = new GrpcMethods();
+    const echo = otherServer();
+    for (let i = 0; i < MAX_GRPC_METHODS; i++) {
+      expect(methods.nameOf(stream(SENT.notFound), call(`/any.S/M${i}`), echo)).to.equal(
+        `/any.S/M${i}`,
+      );
+    }
+    const next = `/any.S/M${MAX_GRPC_METHODS}`;
+    expect(methods.nameOf(stream(SENT.notFound), call(next), echo)).to.equal(undefined);
+    expect(methods.nameOf(stream(SENT.notFound), call('/any.S/M0'), echo)).to.equal('/any.S/M0');
+    // grpc-js answers only the methods registered on it: each is named, past the bound too.
+    const grpcJs = grpcJsServer();
+    for (let i = 0; i <= MAX_GRPC_METHODS; i++) {
+      methods.nameOf(stream(SENT.notFound), call(`/any.S/M${i}`), grpcJs);
+    }
+    expect(methods.nameOf(stream(SENT.notFound), call(next), grpcJs)).to.equal(next);
+  });
+
   it("learns from another server's answer only a finished one, for a path of gRPC's shape", () => {
     const methods = new GrpcMethods();
     const echo = otherServer();
