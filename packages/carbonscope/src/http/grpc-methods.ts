@@ -7,7 +7,8 @@ import { GRPC_UNIMPLEMENTED, isGrpc } from './grpc-status.js';
  * server that answers any path (a gRPC proxy, an echo) would make the set as large as its
  * clients' input. It bounds the names too: past it, such a server's new paths are not named, or
  * a client's made-up paths would take every name the operation label keeps (512 by default), and
- * the application's own routes, named after them, would be `other`.
+ * the application's own routes, named after them, would be `other`. Those servers share it: two
+ * catch-all servers, 300 made-up paths each, took the label's 512 names between them.
  */
 export const MAX_GRPC_METHODS = 256;
 
@@ -81,6 +82,8 @@ const GRPC_JS_HANDLERS: ReadonlySet<string> = new Set([
 export class GrpcMethods {
   private readonly served = new WeakMap<object, Set<string>>();
   private readonly grpcJs = new WeakMap<EventEmitter, boolean>();
+  /** The paths learned from servers other than grpc-js's, all of them together, for good. */
+  private learnedElsewhere = 0;
 
   /**
    * The call's method path if `server` (the one whose `stream` event brought it) serves the
@@ -104,21 +107,28 @@ export class GrpcMethods {
       return path;
     }
     if (answer === 'served' && isGrpcMethodPath(path)) {
-      return this.learn(server, path) ? path : undefined;
+      return this.learn(server, path, true) ? path : undefined;
     }
     if (this.served.get(server)?.has(path)) return path;
     return grpcJs && (answer === 'answering' || handlerTook(stream)) ? path : undefined;
   }
 
-  /** Whether `server` serves `path` as now known: false where it was new and the set is full. */
-  private learn(server: object, path: string): boolean {
+  /**
+   * Whether `server` serves `path` as now known: false where it was new and the server's set is
+   * full, or, `elsewhere` (a server other than grpc-js's), where those servers' are together.
+   */
+  private learn(server: object, path: string, elsewhere = false): boolean {
     let served = this.served.get(server);
     if (served === undefined) {
       served = new Set();
       this.served.set(server, served);
     }
-    if (served.size < MAX_GRPC_METHODS) served.add(path);
-    return served.has(path);
+    if (served.has(path)) return true;
+    if (served.size >= MAX_GRPC_METHODS) return false;
+    if (elsewhere && this.learnedElsewhere >= MAX_GRPC_METHODS) return false;
+    served.add(path);
+    if (elsewhere) this.learnedElsewhere++;
+    return true;
   }
 
   /** Read once per server: grpc-js adds its listener before the server listens. */

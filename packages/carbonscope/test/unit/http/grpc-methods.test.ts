@@ -154,6 +154,29 @@ describe('http: gRPC calls are named by the method their server serves', () => {
     expect(methods.nameOf(stream(SENT.notFound), call(next), grpcJs)).to.equal(next);
   });
 
+  it('names MAX_GRPC_METHODS new paths of other servers in all, however many answer any path', () => {
+    // Bounded per server, two catch-all servers named 512 made-up paths between them: the
+    // operation label's every name, the application's own routes `other`.
+    const methods = new GrpcMethods();
+    const echoes = [otherServer(), otherServer()];
+    const named: Array<string | undefined> = [];
+    for (let i = 0; i < MAX_GRPC_METHODS; i++) {
+      for (const [n, echo] of echoes.entries()) {
+        named.push(methods.nameOf(stream(SENT.notFound), call(`/any${n}.S/M${i}`), echo));
+      }
+    }
+    expect(named.filter((name) => name !== undefined)).to.have.length(MAX_GRPC_METHODS);
+    // What each learned keeps its name, on that server, answered or not.
+    expect(methods.nameOf(stream(SENT.notFound), call('/any1.S/M0'), echoes[1])).to.equal(
+      '/any1.S/M0',
+    );
+    expect(methods.nameOf(stream(), call('/any1.S/M0'), echoes[1])).to.equal('/any1.S/M0');
+    // grpc-js's servers take none of them: each names its own methods.
+    expect(methods.nameOf(stream(SENT.notFound), call('/a.S/Get'), grpcJsServer())).to.equal(
+      '/a.S/Get',
+    );
+  });
+
   it("learns from another server's answer only a finished one, for a path of gRPC's shape", () => {
     const methods = new GrpcMethods();
     const echo = otherServer();
