@@ -1,5 +1,6 @@
 import type { Logger } from '../log.js';
 import type { PushNote } from '../otel/binding/index.js';
+import { type ExportResult, failureOf, partialSuccessOf } from '../otel/sdk/index.js';
 
 /** How many lines are kept to tell at the end: a partial success has 16 reasons at most. */
 export const KEPT_NOTES_MAX = 32;
@@ -12,14 +13,42 @@ export const KEPT_NOTES_MAX = 32;
 export class KeptNotes {
   private readonly lines: string[] = [];
   private untold = 0;
+  /** Whether the latest push failed: the cap's points dropped since are of an outage under way. */
+  private failing = false;
+  /** The cap's points dropped in the outage under way (none where the latest push got through). */
+  private outagePoints = 0;
   /** The delta data points the carrying's cap dropped, in all (not a 400's: PushNote). */
   droppedPoints = 0;
+  /** The data points the collector rejected in its partial successes, every push's. */
+  rejectedPoints = 0;
 
   readonly note = (line: string, note: PushNote): void => {
-    if (note.kind === 'dropped') this.droppedPoints += note.points;
+    if (note.kind === 'dropped') {
+      this.droppedPoints += note.points;
+      if (this.failing) this.outagePoints += note.points;
+    }
     if (this.lines.length < KEPT_NOTES_MAX) this.lines.push(line);
     else this.untold += 1;
   };
+
+  /**
+   * A push's result, seen before the carrying's line about it: its partial success counts even
+   * where its reason was told already (a line for each reason), and a push that got through
+   * ends the outage, whose total line then counts as dropped before it.
+   */
+  readonly see = (result: ExportResult): void => {
+    this.rejectedPoints += partialSuccessOf(result)?.rejected ?? 0;
+    this.failing = failureOf(result) !== undefined;
+    if (!this.failing) this.outagePoints = 0;
+  };
+
+  /**
+   * The points the cap dropped before the last push that got through: a last push that fails
+   * says it dropped all counted since then, the cap's points of the outage under way within it.
+   */
+  get droppedBefore(): number {
+    return this.droppedPoints - this.outagePoints;
+  }
 
   /** Writes the lines kept through `logger` (which masks the secrets), once. */
   tell(logger: Logger): void {

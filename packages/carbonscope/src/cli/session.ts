@@ -137,6 +137,7 @@ async function otlpPush(
   const results = withResults(carrying, (result, metrics) => {
     outcome.last = result;
     outcome.temporality.see(metrics);
+    kept?.see(result);
     if (failureOf(result) === undefined) outcome.delivered = true;
     else if (refusedAsMalformed(result)) outcome.lost += 1;
   });
@@ -200,14 +201,22 @@ function lostUntold({ temporality, untold }: OtlpPush['outcome']): number {
   return untold && temporality.value !== 'cumulative' ? untold : 0;
 }
 
-/** The delta points the carrying dropped (`run`, which tells their lines at its end), or 0. */
-function droppedPoints(push: OtlpPush): number {
-  return push.kept?.droppedPoints ?? 0;
-}
-
-/** `… delta data points that failed pushes carried (dropped, as told above)`, their count. */
-function cappedText(push: OtlpPush): string {
-  return `${droppedPoints(push)} delta data points that failed pushes carried (dropped, as told above)`;
+/**
+ * What the collector lacks of the pushes that got through, as `run` kept it (KeptNotes): the
+ * delta points the carrying's cap dropped before the last push that got through, and the points
+ * the collector rejected (partial successes), each `N …`; none where there are none.
+ */
+function shortfalls(push: OtlpPush): string[] {
+  const capped = push.kept?.droppedBefore ?? 0;
+  const rejected = push.kept?.rejectedPoints ?? 0;
+  return [
+    ...(capped > 0
+      ? [`${capped} delta data points that failed pushes carried (dropped, as told above)`]
+      : []),
+    ...(rejected > 0
+      ? [`${rejected} data points the collector rejected (a partial success, as told above)`]
+      : []),
+  ];
 }
 
 /** `1 push`, `3 earlier pushes`. */
@@ -236,8 +245,8 @@ function untoldText(outcome: OtlpPush['outcome']): string {
 /**
  * How session.close() ended the pushes: `none` without --otlp; `pushed`, every figure delivered,
  * not yet said; `told`, delivered less what earlier pushes that failed carried (delta
- * temporality) or points the carrying dropped, said in its line; `failed`, the last push
- * failed, said in its line.
+ * temporality), points the carrying dropped or points the collector rejected, said in its line;
+ * `failed`, the last push failed, said in its line.
  */
 export type PushEnd = 'none' | 'pushed' | 'told' | 'failed';
 
@@ -472,28 +481,24 @@ export async function openSession(o: SessionOptions): Promise<Session> {
       const failure = await finalPush(otlp);
       // The lines `run` kept (a partial success, dropped points), before the end's that sums them.
       otlp.kept?.tell(logger);
-      const capped = droppedPoints(otlp) > 0;
+      const short = shortfalls(otlp);
       if (failure === undefined) {
         otlp.closeGate();
         await otlp.provider.shutdown().catch(() => undefined);
         const lost = lostUntold(otlp.outcome);
-        if (lost === 0 && !capped) return 'pushed';
+        if (lost === 0 && short.length === 0) return 'pushed';
         // One line for the end: `could not deliver` followed by finish's `pushed the metrics`
         // read as two ends, the last as all delivered.
-        const parts = [
-          ...(lost > 0 ? [lostText(otlp.outcome)] : []),
-          ...(capped ? [cappedText(otlp)] : []),
-        ];
+        const parts = [...(lost > 0 ? [lostText(otlp.outcome)] : []), ...short];
         logger.warn(`pushed the metrics to ${otlp.shown}, but not ${parts.join(', nor ')}`);
         return 'told';
       }
       // The reason may quote the URL's user:password or a header's token: the logger masks them.
-      // No count of what the cap dropped: those of an outage under way at the end are within
-      // `since the last push that got through`, and only its first line's are counted yet.
       // A push that got through has all that was counted to then: under cumulative temporality
-      // the totals, under delta what the pushes that failed before it carried with its own.
+      // the totals, under delta what the pushes that failed before it carried with its own, less
+      // the shortfalls (the cap's points of an outage under way are within `since`: not counted).
       const dropped = otlp.outcome.delivered
-        ? `${droppedText(undefined, otlp.outcome.temporality.value, true)}${untoldText(otlp.outcome)}`
+        ? `${droppedText(undefined, otlp.outcome.temporality.value, true)}${untoldText(otlp.outcome)}${short.map((s) => `, and ${s}`).join('')}`
         : "this run's metrics were not delivered";
       logger.error(`could not push metrics to ${otlp.shown}: ${failure}; ${dropped}`);
       // No shutdown: the reader's would push once more and hold the exit as long again.

@@ -165,6 +165,21 @@ export interface OtlpReceiverOptions {
    * promise (a push held in flight).
    */
   answer?: (push: OtlpPush) => number | Promise<number>;
+  /**
+   * The data points a push taken (2xx) rejects, with why: an OTLP partial success in its answer.
+   * OTLP/JSON pushes only (OTEL_EXPORTER_OTLP_METRICS_PROTOCOL=http/json).
+   */
+  partialSuccess?: (push: OtlpPush) => { rejected: number; message: string } | undefined;
+}
+
+/** The answer's body: empty (full success), or the partial success in OTLP/JSON. */
+function answerBody(json: boolean, partial: { rejected: number; message: string } | undefined) {
+  if (partial === undefined) return json ? '{}' : '';
+  if (!json) throw new Error('a partial success is answered to http/json pushes only');
+  const { rejected, message } = partial;
+  return JSON.stringify({
+    partialSuccess: { rejectedDataPoints: String(rejected), errorMessage: message },
+  });
 }
 
 /** Starts a receiver on a free loopback port; it answers every push with success by default. */
@@ -179,22 +194,24 @@ export async function otlpReceiver(options: OtlpReceiverOptions = {}): Promise<O
       .then(async (body) => {
         const json = contentType.startsWith('application/json');
         let status = 200;
+        let partial: { rejected: number; message: string } | undefined;
         if (req.url === '/v1/metrics') {
           const push = { contentType, body: decode(contentType, body), headers: req.headers };
           received.push(push);
           status = (await options.answer?.(push)) ?? 200;
           if (status < 300) pushes.push(push);
+          if (status < 300) partial = options.partialSuccess?.(push);
         }
         if (req.url === '/v1/traces') {
           if (!json) throw new Error('traces are read as http/json only');
           traces.push(JSON.parse(body.toString('utf8')) as Record<string, unknown>);
         }
-        // An empty ExportMetricsServiceResponse: full success, in the request's encoding.
+        // An ExportMetricsServiceResponse in the request's encoding: empty, a full success.
         res
           .writeHead(status, {
             'content-type': json ? 'application/json' : 'application/x-protobuf',
           })
-          .end(json ? '{}' : '');
+          .end(answerBody(json, partial));
       })
       .catch((err: unknown) => {
         failures.push(`${req.url} (${contentType}): ${String(err)}`);

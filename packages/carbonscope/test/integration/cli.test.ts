@@ -1541,9 +1541,13 @@ Module._load = function (request, ...rest) {
       expect(duringCommand).to.not.include('rejected');
       const lines = r.stderr.split('\n');
       const told = lines.filter((l) => l.includes('rejected'));
+      // The end line counts what every push's partial success rejected: stop 81 ended with
+      // `OTLP: pushed the metrics`, as if the collector took every point.
       expect(told, r.stderr).to.deep.equal([
         `carbonscope: warning: the collector at ${url} took a push but rejected 2 of its data points: "unit J not allowed" (told once for each reason)`,
+        `carbonscope: warning: pushed the metrics to ${url}, but not ${2 * pushes} data points the collector rejected (a partial success, as told above)`,
       ]);
+      expect(r.stderr).to.not.include('OTLP: pushed');
       const summary = lines.findIndex((l) => l.includes('exited with code'));
       expect(summary, r.stderr).to.be.at.least(0);
       expect(lines.indexOf(told[0] ?? '')).to.be.above(summary);

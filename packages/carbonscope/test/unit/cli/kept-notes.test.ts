@@ -1,6 +1,11 @@
 import { expect } from 'chai';
 import { KEPT_NOTES_MAX, KeptNotes } from '../../../src/cli/kept-notes.js';
 import { stderrLogger } from '../../../src/log.js';
+import { withPartialSuccess } from '../../../src/otel/sdk/partial-success.js';
+
+/** ExportResultCode.SUCCESS and FAILED of @opentelemetry/core. */
+const TAKEN = { code: 0 };
+const REFUSED = { code: 1, error: new Error('Service Unavailable (HTTP 503)') };
 
 describe("run's kept push lines", () => {
   it('keeps KEPT_NOTES_MAX lines and counts the rest, and sums the dropped points of all', () => {
@@ -32,5 +37,31 @@ describe("run's kept push lines", () => {
     const lines: string[] = [];
     kept.tell(stderrLogger({ level: 'warn', write: (l) => lines.push(l), secrets: ['s3cret'] }));
     expect(lines).to.deep.equal(['carbonscope: warning: rejected: token [redacted] invalid\n']);
+  });
+
+  it('counts the points the cap dropped before the last push that got through, not after', () => {
+    const kept = new KeptNotes();
+    // An outage that a push ended: its first line, then its total's rest once a push got through.
+    kept.see(REFUSED);
+    kept.note('dropped 5, the oldest', { kind: 'dropped', points: 5 });
+    kept.see(TAKEN);
+    kept.note('dropped 7 in all', { kind: 'dropped', points: 2 });
+    // An outage under way at the end: within `since the last push that got through`.
+    kept.see(REFUSED);
+    kept.note('dropped 4, the oldest', { kind: 'dropped', points: 4 });
+    expect(kept.droppedBefore).to.equal(7);
+    expect(kept.droppedPoints).to.equal(11);
+    // A push that gets through ends it: all of it dropped before.
+    kept.see(TAKEN);
+    expect(kept.droppedBefore).to.equal(11);
+  });
+
+  it("sums the points of every push's partial success, a reason told once or not", () => {
+    const kept = new KeptNotes();
+    const partial = withPartialSuccess(TAKEN, { rejected: 3, message: 'unit J not allowed' });
+    kept.see(partial);
+    kept.see(partial);
+    kept.see(REFUSED);
+    expect(kept.rejectedPoints).to.equal(6);
   });
 });

@@ -1,7 +1,11 @@
 import { expect } from 'chai';
 import { parseRunArgs } from '../../../src/cli/args.js';
-import { openSession, startMeter } from '../../../src/cli/session.js';
-import { otlpReceiver } from '../../helpers/otlp-receiver.js';
+import { openSession, type Session, startMeter } from '../../../src/cli/session.js';
+import {
+  type OtlpReceiver,
+  type OtlpReceiverOptions,
+  otlpReceiver,
+} from '../../helpers/otlp-receiver.js';
 
 /** A fixed grid intensity: no network but the receiver's. */
 const ENV = { CARBON_INTENSITY: '300', CARBON_ZONE: 'DE' };
@@ -25,36 +29,46 @@ async function stderrOf<T>(body: () => Promise<T>): Promise<{ value: T; lines: s
   }
 }
 
+/** How a test session pushes, beyond its receiver's answers. */
+interface Pushing {
+  /** The most delta points kept to send again (CARRIED_POINTS_MAX where not given). */
+  carriedPointsMax?: number;
+  /** OTLP/JSON, which the receiver's partial successes need, where true. */
+  json?: boolean;
+}
+
 /**
- * A `run --otlp` session under delta temporality pushing to a receiver that answers the nth push
- * with `answers[n - 1]` (200 past them), closed once a push got through: close()'s result and
- * the lines written. The temporality variable is set only meanwhile, whatever fails.
+ * A `run --otlp` session under delta temporality pushing every second to a receiver answering
+ * as `receiving` says, ended by `body`: what it returned and the lines written meanwhile. The
+ * temporality variable is set only meanwhile, whatever fails.
  */
-async function runSession(answers: number[], carriedPointsMax?: number) {
-  const receiver = await otlpReceiver({
-    answer: () => answers[receiver.received.length - 1] ?? 200,
-  });
+async function withSession<T>(
+  receiving: OtlpReceiverOptions,
+  pushing: Pushing,
+  body: (session: Session, receiver: OtlpReceiver) => Promise<T>,
+) {
+  const receiver = await otlpReceiver(receiving);
   const before = process.env[TEMPORALITY];
   try {
     process.env[TEMPORALITY] = 'delta';
     const options = parseRunArgs(
       ['--source', 'estimate', '--interval', '1s', '--otlp'].concat([receiver.url, '--', 'true']),
     );
-    const { value: end, lines } = await stderrOf(async () => {
+    const env = pushing.json ? { ...ENV, OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json' } : ENV;
+    const { value, lines } = await stderrOf(async () => {
       const session = await openSession({
         options,
         args: [],
-        env: ENV,
+        env,
         processCpu: () => 0,
-        ...(carriedPointsMax === undefined ? {} : { carriedPointsMax }),
+        ...(pushing.carriedPointsMax === undefined
+          ? {}
+          : { carriedPointsMax: pushing.carriedPointsMax }),
       });
       await startMeter(session.meter);
-      // The refused pushes were answered before the next one was sent, a second later.
-      while (receiver.pushes.length < 1) await new Promise((r) => setTimeout(r, 50));
-      await session.meter.stop();
-      return session.close();
+      return body(session, receiver);
     });
-    return { end, lines, text: lines.join('\n'), url: `${receiver.url}/v1/metrics` };
+    return { value, lines, text: lines.join('\n'), url: `${receiver.url}/v1/metrics` };
   } finally {
     if (before === undefined) delete process.env[TEMPORALITY];
     else process.env[TEMPORALITY] = before;
@@ -62,12 +76,38 @@ async function runSession(answers: number[], carriedPointsMax?: number) {
   }
 }
 
+/** Waits until `done()` holds, looking every 50 ms. */
+async function until(done: () => boolean): Promise<void> {
+  while (!done()) await new Promise((r) => setTimeout(r, 50));
+}
+
+/**
+ * withSession whose receiver answers the nth push with `answers[n - 1]` (`past` after them),
+ * closed once a push got through: close()'s result and the lines written.
+ */
+async function runSession(
+  answers: number[],
+  pushing: Pushing & Pick<OtlpReceiverOptions, 'partialSuccess'> & { past?: number } = {},
+) {
+  let received = 0;
+  const answer = () => answers[received++] ?? pushing.past ?? 200;
+  const { partialSuccess } = pushing;
+  const receiving = { answer, ...(partialSuccess ? { partialSuccess } : {}) };
+  const { value: end, ...rest } = await withSession(receiving, pushing, async (session, r) => {
+    // The refused pushes were answered before the next one was sent, a second later.
+    await until(() => r.pushes.length >= 1);
+    await session.meter.stop();
+    return session.close();
+  });
+  return { end, ...rest };
+}
+
 describe("run's --otlp session", () => {
   it('ends in a line that says what the carried points cap dropped, not as pushed', async function () {
     this.timeout(30_000);
     // The first two periodic pushes are refused (401: carried, not malformed), the next taken;
     // a cap of 1 point: the refused push's points are past it, but the last.
-    const { end, lines, text, url } = await runSession([401, 401], 1);
+    const { end, lines, text, url } = await runSession([401, 401], { carriedPointsMax: 1 });
     expect(end, text).to.equal('told');
     // Told at close only: the lines the run kept, then the end's, which sums them.
     const [first, ...rest] = lines;
@@ -98,6 +138,40 @@ describe("run's --otlp session", () => {
     // Those points are part of what the refused push carried: not a second count beside it.
     expect(lines[1]).to.equal(
       `carbonscope: warning: pushed the metrics to ${url}, but not what 1 earlier push that failed carried: it is lost (delta temporality)`,
+    );
+  });
+
+  it('ends in a line that counts the points a partial success rejected, not as pushed', async function () {
+    this.timeout(30_000);
+    // Stop 81 told the partial success's line, then `OTLP: pushed the metrics` as all delivered.
+    let taken = 0;
+    const partialSuccess = () =>
+      ++taken === 1 ? { rejected: 3, message: 'unit J not allowed' } : undefined;
+    const { end, lines, text, url } = await runSession([], { json: true, partialSuccess });
+    expect(end, text).to.equal('told');
+    expect(lines, text).to.deep.equal([
+      `carbonscope: warning: the collector at ${url} took a push but rejected 3 of its data points: "unit J not allowed" (told once for each reason)`,
+      `carbonscope: warning: pushed the metrics to ${url}, but not 3 data points the collector rejected (a partial success, as told above)`,
+    ]);
+  });
+
+  it('ends a last push that failed with the count the cap dropped before the last that got through', async function () {
+    this.timeout(30_000);
+    // The first two pushes refused (401: carried), past a cap of 1 point; the third taken, which
+    // tells the outage's total; then every push refused, the last one too.
+    const { end, lines, text, url } = await runSession([401, 401, 200], {
+      carriedPointsMax: 1,
+      past: 401,
+    });
+    expect(end, text).to.equal('failed');
+    // The total line of the outage the third push ended, or its first where it dropped no more.
+    const total = lines.find((l) => l.includes(' in all while pushes failed')) ?? lines[0];
+    const points = Number(/dropped (\d+)/.exec(total ?? '')?.[1]);
+    expect(points, text).to.be.above(0);
+    // The cap's points of the outage under way at the end are within `since the last push
+    // that got through`: not counted again.
+    expect(lines.at(-1), text).to.equal(
+      `carbonscope: error: could not push metrics to ${url}: Unauthorized (HTTP 401); dropped what was counted since the last push that got through, and ${points} delta data points that failed pushes carried (dropped, as told above)`,
     );
   });
 });
