@@ -15,7 +15,7 @@ import { type LateGpuWatch, watchGpuProcesses, watchLateGpus } from './gpu-watch
 import { commandStdio, inheritedFds } from './inherited-fds.js';
 import { missingStarter } from './missing-starter.js';
 import { outputClosed } from './output.js';
-import { openSession, type Session, startMeter } from './session.js';
+import { openSession, PUSH_TIMEOUT_MS, type Session, startMeter } from './session.js';
 import {
   processGroupOf,
   type SignalWitness,
@@ -455,9 +455,15 @@ async function runMeasured(
     const failure = startFailure(file, end.error);
     process.stderr.write(session.redact(`carbonscope: ${printable(failure.message)}\n`));
     // A session whose command never ran is pushed no further: its figures are no run's.
-    if (await session.discard()) {
+    const discarded = await session.discard();
+    if (discarded === 'pushed') {
       session.logger.warn(
         `the metrics pushed to ${session.otlpTarget} while the command was being started cover no command (run id ${session.runId})`,
+      );
+    }
+    if (discarded === 'unanswered') {
+      session.logger.warn(
+        `a push to ${session.otlpTarget} while the command was being started had no answer within ${PUSH_TIMEOUT_MS / 1000} s: if it got through, its metrics cover no command (run id ${session.runId})`,
       );
     }
     return { code: failure.code };

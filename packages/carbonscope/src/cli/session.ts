@@ -250,6 +250,12 @@ function untoldText(outcome: OtlpPush['outcome']): string {
  */
 export type PushEnd = 'none' | 'pushed' | 'told' | 'failed';
 
+/**
+ * How session.discard() left the pushes: `none` got through; `pushed`, one did (its figures
+ * cover no command); `unanswered`, one was in flight and had no answer within PUSH_TIMEOUT_MS.
+ */
+export type Discarded = 'none' | 'pushed' | 'unanswered';
+
 export interface Session {
   config: Settings;
   logger: Logger;
@@ -291,10 +297,11 @@ export interface Session {
    */
   close(): Promise<PushEnd>;
   /**
-   * Releases the OTel provider without a last push (a command that never started): what is
-   * returned is whether a periodic push got through before, whose figures cover no command.
+   * Releases the OTel provider without a last push (a command that never started), after the
+   * push in flight (if any) within PUSH_TIMEOUT_MS, and tells the lines `run` kept: whether a
+   * periodic push got through, whose figures cover no command (Discarded).
    */
-  discard(): Promise<boolean>;
+  discard(): Promise<Discarded>;
 }
 
 export interface SessionOptions {
@@ -505,11 +512,15 @@ export async function openSession(o: SessionOptions): Promise<Session> {
       return 'failed';
     },
     async discard() {
-      if (!otlp) return false;
-      // Gated, the reader's shutdown flush sends nothing, and a push in flight is let go.
+      if (!otlp) return 'none';
+      // Gated, the reader's shutdown flush sends nothing; it waits for a push in flight, whose
+      // fate (taken, partly rejected) the run's lines then say, bounded as the last push is.
       otlp.closeGate();
-      void otlp.provider.shutdown().catch(() => undefined);
-      return otlp.outcome.delivered;
+      const shut = otlp.provider.shutdown().catch(() => undefined);
+      const settled = await settlesWithin(shut, PUSH_TIMEOUT_MS);
+      otlp.kept?.tell(logger);
+      if (otlp.outcome.delivered) return 'pushed';
+      return settled ? 'none' : 'unanswered';
     },
   };
 }

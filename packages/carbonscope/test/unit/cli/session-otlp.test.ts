@@ -174,4 +174,27 @@ describe("run's --otlp session", () => {
       `carbonscope: error: could not push metrics to ${url}: Unauthorized (HTTP 401); dropped what was counted since the last push that got through, and ${points} delta data points that failed pushes carried (dropped, as told above)`,
     );
   });
+
+  it('discards after the push in flight, telling its fate and the lines kept', async function () {
+    this.timeout(30_000);
+    // Stop 81 let go of the push in flight: taken later, the run said nothing of it, nor of
+    // the partial success its answer gave.
+    const receiving = {
+      answer: () => new Promise<number>((r) => setTimeout(() => r(200), 600)),
+      partialSuccess: () => ({ rejected: 2, message: 'unit J not allowed' }),
+    };
+    const { value, lines, text, url } = await withSession(
+      receiving,
+      { json: true },
+      async (session, receiver) => {
+        await until(() => receiver.received.length >= 1);
+        await session.meter.stop();
+        return session.discard();
+      },
+    );
+    expect(value, text).to.equal('pushed');
+    expect(lines, text).to.deep.equal([
+      `carbonscope: warning: the collector at ${url} took a push but rejected 2 of its data points: "unit J not allowed" (told once for each reason)`,
+    ]);
+  });
 });
