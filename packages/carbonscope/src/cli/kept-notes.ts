@@ -8,11 +8,15 @@ export const KEPT_NOTES_MAX = 32;
 /**
  * The push lines `run` tells at its end (PushNote: a partial success, points the carrying
  * dropped), where its pushes' other lines go nowhere: none interrupts the command's output, and
- * none is lost. At most KEPT_NOTES_MAX lines, then a count, so a long outage holds no more.
+ * none is lost. At most KEPT_NOTES_MAX lines, then a count, so a long outage holds no more. One
+ * that comes once they were told (a push in flight answered after the end's deadline) is told
+ * then, if carbonscope has not exited yet: nothing is held back for it.
  */
 export class KeptNotes {
   private readonly lines: string[] = [];
   private untold = 0;
+  /** Where the lines were told: the end is past, so a later one goes there at once. */
+  private toldTo: Logger | undefined;
   /** Whether the latest push failed: the cap's points dropped since are of an outage under way. */
   private failing = false;
   /** The cap's points dropped in the outage under way (none where the latest push got through). */
@@ -27,7 +31,8 @@ export class KeptNotes {
       this.droppedPoints += note.points;
       if (this.failing) this.outagePoints += note.points;
     }
-    if (this.lines.length < KEPT_NOTES_MAX) this.lines.push(line);
+    if (this.toldTo) this.toldTo.warn(line);
+    else if (this.lines.length < KEPT_NOTES_MAX) this.lines.push(line);
     else this.untold += 1;
   };
 
@@ -50,10 +55,11 @@ export class KeptNotes {
     return this.droppedPoints - this.outagePoints;
   }
 
-  /** Writes the lines kept through `logger` (which masks the secrets), once. */
+  /** Writes the lines kept through `logger` (which masks the secrets), once; later ones at once. */
   tell(logger: Logger): void {
     for (const line of this.lines.splice(0)) logger.warn(line);
     if (this.untold > 0) logger.warn(`${this.untold} more lines about the pushes not shown`);
     this.untold = 0;
+    this.toldTo = logger;
   }
 }

@@ -64,4 +64,13 @@ describe("run's kept push lines", () => {
     kept.see(REFUSED);
     expect(kept.rejectedPoints).to.equal(6);
   });
+
+  it('tells a line that comes after the kept ones were told, at once', () => {
+    const kept = new KeptNotes();
+    const lines: string[] = [];
+    kept.tell(stderrLogger({ level: 'warn', write: (l) => lines.push(l) }));
+    // A push in flight answered after the end's deadline: stop 81 kept its line untold.
+    kept.note('took a push but rejected 2', { kind: 'partial' });
+    expect(lines).to.deep.equal(['carbonscope: warning: took a push but rejected 2\n']);
+  });
 });
