@@ -252,7 +252,8 @@ export type PushEnd = 'none' | 'pushed' | 'told' | 'failed';
 
 /**
  * How session.discard() left the pushes: `none` got through; `pushed`, one did (its figures
- * cover no command); `unanswered`, one was in flight and had no answer within PUSH_TIMEOUT_MS.
+ * cover no command); `unanswered`, the latest had no answer within PUSH_TIMEOUT_MS (cut at it,
+ * or still in flight), and may have got through.
  */
 export type Discarded = 'none' | 'pushed' | 'unanswered';
 
@@ -520,7 +521,11 @@ export async function openSession(o: SessionOptions): Promise<Session> {
       const settled = await settlesWithin(shut, PUSH_TIMEOUT_MS);
       otlp.kept?.tell(logger);
       if (otlp.outcome.delivered) return 'pushed';
-      return settled ? 'none' : 'unanswered';
+      // The exporter cuts a push at PUSH_TIMEOUT_MS too, from its start: one held that long
+      // fails as timed out before this wait ends, and may have reached the collector all the same.
+      const last = otlp.outcome.last;
+      const cut = last !== undefined && failureOf(last) === EXPORT_TIMED_OUT;
+      return settled && !cut ? 'none' : 'unanswered';
     },
   };
 }

@@ -204,4 +204,18 @@ describe("run's --otlp session", () => {
       `carbonscope: warning: the collector at ${url} took a push but rejected 2 of its data points: "unit J not allowed" (told once for each reason)`,
     ]);
   });
+
+  it('discards a push held past its deadline as unanswered: it may have got through', async function () {
+    this.timeout(30_000);
+    // The exporter cuts the push at 3 s from its start, before discard's own 3 s end: it read
+    // as refused, `none`, and the run said nothing of a push the collector took at 4 s.
+    const receiving = { answer: () => new Promise<number>((r) => setTimeout(() => r(200), 4000)) };
+    const { value, lines, text } = await withSession(receiving, {}, async (session, receiver) => {
+      await until(() => receiver.received.length >= 1);
+      await session.meter.stop();
+      return session.discard();
+    });
+    expect(value, text).to.equal('unanswered');
+    expect(lines, text).to.deep.equal([]);
+  });
 });
