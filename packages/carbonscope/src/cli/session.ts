@@ -125,13 +125,16 @@ async function otlpPush(
   const own = alignedDeltaStarts(await otlpMetricExporter(env, '--otlp', url, PUSH_TIMEOUT_MS));
   // A refusing proxy's body may echo a token (failureOf masks them before it cuts its reason).
   const secrets = [...urlSecrets(url), ...otlpSecretsOf(env)];
-  const now = () => performance.now();
   const tls = otlpTlsVariables(env, 'METRICS');
   // `run` tells no push while it runs (its command's output is the user's): its lines go nowhere,
   // but those no later line takes back (a partial success, dropped points), kept for its end.
   const quiet = stderrLogger({ level: 'silent' });
   const kept = periodic ? undefined : new KeptNotes();
-  const carrying = reportingFailures(own, url, periodic ?? quiet, now, secrets, tls, kept?.note);
+  const carrying = reportingFailures(own, url, periodic ?? quiet, {
+    secrets,
+    tls,
+    notes: kept?.note,
+  });
   const reporting = periodic ? carrying : undefined;
   let open = true;
   const results = withResults(carrying, (result, metrics) => {

@@ -34,6 +34,7 @@ export {
   type PushNote,
   type PushNotes,
   type ReportingExporter,
+  type ReportingOptions,
   reportingFailures,
   reportingPushFailures,
 } from './push-failures.js';

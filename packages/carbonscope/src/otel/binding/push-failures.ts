@@ -58,6 +58,18 @@ export type PushNote = { kind: 'partial' } | { kind: 'dropped'; points: number }
  */
 export type PushNotes = (line: string, note: PushNote) => void;
 
+/** What reportingFailures takes beside its exporter, target and logger: each has a default. */
+export interface ReportingOptions {
+  /** The clock its runs of failures are timed by, in ms: performance.now by default. */
+  readonly now?: () => number;
+  /** Secrets beside the URL's own that no line shows: the headers' tokens. */
+  readonly secrets?: readonly string[];
+  /** The exporter's own TLS variables, one named where a handshake fails. */
+  readonly tls?: TlsVariables;
+  /** Where its PushNote lines go: the logger's warn by default. */
+  readonly notes?: PushNotes;
+}
+
 /** What carryingFailedPushes needs of a reporting exporter: its words, and its flag to set. */
 interface Carried {
   readonly warn: (text: string, points: number) => void;
@@ -99,23 +111,21 @@ interface End {
  * failure says what is dropped instead, or nothing (see ReportingExporter.ending). A push the
  * collector took but partly rejected (an OTLP partial success) is one line for each reason, up
  * to PARTIAL_REASONS_MAX. The URL's user, password and secret parameters' values
- * (url-credentials.ts) are never shown, nor `others` (the headers' tokens), which a refusing proxy
- * may echo in the reason its body gives (failureOf). A failed handshake names the variable of
- * `tls` that puts it right (the exporter's own: otlpTlsVariables). The partial successes' lines
- * and those of what the carrying dropped go to `notes` (PushNotes).
+ * (url-credentials.ts) are never shown, nor `options.secrets` (the headers' tokens), which a
+ * refusing proxy may echo in the reason its body gives (failureOf). A failed handshake names the
+ * variable of `options.tls` that puts it right (the exporter's own: otlpTlsVariables). The
+ * partial successes' lines and those of what the carrying dropped go to `options.notes`.
  */
 export function reportingFailures(
   exporter: PushMetricExporter,
   target: string,
   logger: Logger,
-  now: () => number = () => performance.now(),
-  others: readonly string[] = [],
-  tls?: TlsVariables,
-  notes: PushNotes = (line) => logger.warn(line),
+  options: ReportingOptions = {},
 ): ReportingExporter {
+  const { now = () => performance.now(), tls, notes = (line) => logger.warn(line) } = options;
   const shown = withoutCredentials(target);
   // In each form a reason may write them: escaped in an echoed JSON body, percent-encoded.
-  const secrets = redactionList([...urlSecrets(target), ...others]);
+  const secrets = redactionList([...urlSecrets(target), ...(options.secrets ?? [])]);
   const run = new FailureRun();
   const temporality = new SeenTemporality();
   let end: End | undefined;
@@ -257,8 +267,7 @@ export function reportingPushFailures(
   env: Env,
   logger: Logger,
 ): ReportingExporter {
-  const now = () => performance.now();
   const target = otlpMetricsEndpoint(env);
   const tls = otlpTlsVariables(env, 'METRICS');
-  return reportingFailures(exporter, target, logger, now, otlpSecretsOf(env), tls);
+  return reportingFailures(exporter, target, logger, { secrets: otlpSecretsOf(env), tls });
 }

@@ -87,7 +87,7 @@ describe('otel: a failing OTLP push is told once, and its recovery once', () => 
       scriptedExporter([...results]),
       'http://al:PW-SECRET-1@collector:4318/v1/metrics?api_key=QUERY-SECRET-2',
       recordingLogger(lines),
-      () => clock,
+      { now: () => clock },
     );
     for (const _ of results) {
       exporter.export(EMPTY_EXPORT, () => undefined);
@@ -138,7 +138,7 @@ describe('otel: a failing OTLP push is told once, and its recovery once', () => 
       scriptedExporter([refused, timedOut, refused, timedOut]),
       'http://collector:4318/v1/metrics',
       recordingLogger(lines),
-      () => clock,
+      { now: () => clock },
     );
     exporter.export(EMPTY_EXPORT, () => undefined);
     clock += REASON_REPEAT_MS - 1;
@@ -202,7 +202,7 @@ describe('otel: a failing delta push whose points the next export carries (carri
       scriptedExporter(atEnd ? [...results, atEnd] : [...results]),
       'http://collector:4318/v1/metrics',
       recordingLogger(lines),
-      () => 0,
+      { now: () => 0 },
     );
     const exporter = carryingFailedPushes(reporting, reporting);
     for (const _ of results) exporter.export(batch, () => undefined);
@@ -282,7 +282,7 @@ describe('otel: a failing delta push whose points the next export carries (carri
       { ...scriptedExporter([]), export: (_metrics, done) => pending.push(done) },
       'http://collector:4318/v1/metrics',
       recordingLogger(lines),
-      () => 0,
+      { now: () => 0 },
     );
     carryingFailedPushes(reporting, reporting).export(DELTA_EXPORT, () => undefined);
     reporting.ending(false);
@@ -384,7 +384,7 @@ describe('otel: a collector that takes every other push', () => {
       { ...scriptedExporter([]), export: (_m, done) => done(fails(clock) ? refused : ok) },
       'http://collector:4318/v1/metrics',
       recordingLogger(lines),
-      () => clock,
+      { now: () => clock },
     );
     for (; clock < 3_600_000; clock += 5000) exporter.export(EMPTY_EXPORT, () => undefined);
     return lines;
@@ -476,7 +476,7 @@ describe('otel: a push that fails with a value whose text cannot be read', () =>
         scriptedExporter(results),
         'http://collector:4318/v1/metrics',
         recordingLogger(lines),
-        () => 0,
+        { now: () => 0 },
       );
       let done: ExportResult | undefined;
       exporter.export(EMPTY_EXPORT, (result) => {
