@@ -1,6 +1,11 @@
 import dns from 'node:dns';
-import { get as httpGet, type IncomingMessage } from 'node:http';
-import { type AddressInfo, createServer } from 'node:net';
+import {
+  createServer as createHttpServer,
+  type Server as HttpServer,
+  get as httpGet,
+  type IncomingMessage,
+} from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { diag } from '@opentelemetry/api';
 import { getNumberFromEnv } from '@opentelemetry/core';
@@ -465,15 +470,42 @@ describe("register's own meter provider: its periodic readers' times", () => {
 });
 
 /**
- * The one line register's Prometheus endpoint writes where its port on `host` is taken (two
- * services on one host both on 9464), and that port.
+ * Another service on one port of each of `hosts` (two services on one host both on 9464): it
+ * answers 503. The port was free on each before.
+ */
+async function heldPort(hosts: readonly string[]): Promise<{ port: number; release(): void }> {
+  for (let tries = 1; ; tries++) {
+    const held: HttpServer[] = [];
+    const release = () => {
+      for (const server of held) server.close();
+    };
+    try {
+      let port = 0;
+      for (const host of hosts) {
+        const server = createHttpServer((_req, res) => res.writeHead(503).end());
+        held.push(server);
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject).listen(port, host, resolve);
+        });
+        port = (server.address() as AddressInfo).port;
+      }
+      return { port, release };
+    } catch (err) {
+      // The port the OS gave on the first host is taken on another: another port.
+      release();
+      if (tries === 5) throw err;
+    }
+  }
+}
+
+/**
+ * The one line register's Prometheus endpoint writes where its port on `host` is taken, and that
+ * port.
  */
 async function refusedOnATakenPort(
   host: string,
 ): Promise<{ line: string | undefined; port: number }> {
-  const taken = createServer();
-  await new Promise<void>((r) => taken.listen(0, host, r));
-  const port = (taken.address() as AddressInfo).port;
+  const { port, release } = await heldPort([host]);
   const lines: string[] = [];
   const logger = stderrLogger({ level: 'warn', write: (l) => lines.push(l) });
   const own = await startOwnProvider(
@@ -490,7 +522,7 @@ async function refusedOnATakenPort(
     return { line: lines[0], port };
   } finally {
     await own?.shutdown();
-    taken.close();
+    release();
   }
 }
 
@@ -556,44 +588,73 @@ async function scrapeStatus(url: string): Promise<number | string> {
 }
 
 /**
+ * Runs `run` with what Node's listen looks `host` up as (it looks every host up, an address
+ * too): `answer`'s address, or a listen failure with its code (a host without that loopback).
+ */
+async function withListenLookup<T>(
+  host: string,
+  answer: { address: string } | { code: string },
+  run: () => Promise<T>,
+): Promise<T> {
+  const lookup = dns.lookup;
+  const patched = (name: string, options: unknown, done?: unknown) => {
+    if (name !== host) return Reflect.apply(lookup, dns, [name, options, done]);
+    const callback = (typeof options === 'function' ? options : done) as (
+      err: NodeJS.ErrnoException | null,
+      address?: string,
+      family?: number,
+    ) => void;
+    if ('code' in answer) {
+      const { code } = answer;
+      const err = Object.assign(new Error(`listen ${code}: injected ${host}`), { code });
+      process.nextTick(() => callback(Object.assign(err, { syscall: 'listen', address: host })));
+    } else {
+      const { address } = answer;
+      process.nextTick(() => callback(null, address, address.includes(':') ? 6 : 4));
+    }
+  };
+  dns.lookup = patched as typeof dns.lookup;
+  try {
+    return await run();
+  } finally {
+    dns.lookup = lookup;
+  }
+}
+
+/**
  * What each loopback answers where register serves Prometheus on `env`'s port with its default
- * host, `localhost` looked up as `lookup` gives it.
+ * host, once `until.serving` of its listeners listen and it said `until.lines` lines (2 s at
+ * most); and the lines it said, its port written PORT.
  */
 async function loopbackAnswers(
   env: Env,
-  localhost: string,
+  until: { serving: number; lines: number },
 ): Promise<{ v4: number | string; v6: number | string; lines: string[] }> {
-  const lookup = dns.lookup;
-  // What Node listens on for `localhost`: the first address only, its order the host's.
-  const patched = (host: string, options: unknown, done?: unknown) => {
-    if (host !== 'localhost') return Reflect.apply(lookup, dns, [host, options, done]);
-    const callback = (typeof options === 'function' ? options : done) as (
-      err: null,
-      address: string,
-      family: number,
-    ) => void;
-    process.nextTick(() => callback(null, localhost, localhost.includes(':') ? 6 : 4));
-  };
-  dns.lookup = patched as typeof dns.lookup;
   const lines: string[] = [];
   const logger = stderrLogger({ level: 'warn', write: (l) => lines.push(l) });
   const own = await startOwnProvider({ OTEL_METRICS_EXPORTER: 'prometheus', ...env }, logger);
   try {
     if (!own) throw new Error('no provider started');
-    const [server] = own.servers;
-    if (!server) throw new Error('no Prometheus endpoint');
-    for (let i = 0; i < 100 && !own.servers.every((s) => s.listening); i++) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    const { port } = server.address() as AddressInfo;
+    const serving = () => own.servers.filter((s) => s.listening);
+    const waiting = () => serving().length < until.serving || lines.length < until.lines;
+    for (let i = 0; i < 100 && waiting(); i++) await new Promise((r) => setTimeout(r, 20));
+    // A line said after those awaited (a second where one was due) is said by now.
+    await new Promise((r) => setTimeout(r, 50));
+    const [server] = serving();
+    const asked = Number(env.OTEL_EXPORTER_PROMETHEUS_PORT);
+    const port = server ? (server.address() as AddressInfo).port : asked;
     const v4 = await scrapeStatus(`http://127.0.0.1:${port}/metrics`);
     const v6 = await scrapeStatus(`http://[::1]:${port}/metrics`);
-    return { v4, v6, lines: lines.filter((l) => !l.includes('on a port the OS chose')) };
+    const said = port === 0 ? lines : lines.map((l) => l.replaceAll(String(port), 'PORT'));
+    return { v4, v6, lines: said };
   } finally {
-    dns.lookup = lookup;
     await own?.shutdown();
   }
 }
+
+/** What register says once the OS chose the endpoint's port, the port written PORT. */
+const CHOSEN_PORT =
+  'carbonscope: warning: OTEL_EXPORTER_PROMETHEUS_PORT=0: the Prometheus endpoint is http://localhost:PORT/metrics, on a port the OS chose (a scraper needs a fixed one)\n';
 
 describe("register's own meter provider: a Prometheus endpoint on localhost, its default", () => {
   // Served where `localhost` resolved first: 127.0.0.1 here, ::1 on a host whose /etc/hosts or
@@ -605,10 +666,52 @@ describe("register's own meter provider: a Prometheus endpoint on localhost, its
       // Port 0 too, each loopback on the one port the OS chose.
       for (const asked of [String(port), '0']) {
         const env = { OTEL_EXPORTER_PROMETHEUS_PORT: asked };
-        expect(await loopbackAnswers(env, first), asked).to.deep.equal({
+        const until = { serving: 2, lines: asked === '0' ? 1 : 0 };
+        const answers = withListenLookup('localhost', { address: first }, () =>
+          loopbackAnswers(env, until),
+        );
+        expect(await answers, asked).to.deep.equal({
           v4: 200,
           v6: 200,
-          lines: [],
+          lines: asked === '0' ? [CHOSEN_PORT] : [],
+        });
+      }
+    });
+  }
+
+  // One of the two taken: the other serves, and the line names the one that does not.
+  for (const taken of ['127.0.0.1', '::1']) {
+    it(`says in a line of its own that another service holds ${taken}'s port, the other serving`, async () => {
+      const { port, release } = await heldPort([taken]);
+      try {
+        const env = { OTEL_EXPORTER_PROMETHEUS_PORT: String(port) };
+        const shown = taken === '::1' ? '[::1]:PORT' : '127.0.0.1:PORT';
+        const v4Taken = taken === '127.0.0.1';
+        expect(await loopbackAnswers(env, { serving: 1, lines: 1 })).to.deep.equal({
+          v4: v4Taken ? 503 : 200,
+          v6: v4Taken ? 200 : 503,
+          lines: [
+            `carbonscope: error: Prometheus endpoint could not listen on ${shown} (OTEL_EXPORTER_PROMETHEUS_HOST, OTEL_EXPORTER_PROMETHEUS_PORT): listen EADDRINUSE: address already in use ${taken}:PORT\n`,
+          ],
+        });
+      } finally {
+        release();
+      }
+    });
+  }
+
+  // A host with IPv4 alone: ::1 is no address of it, and a line would be said on every start.
+  for (const code of ['EADDRNOTAVAIL', 'EAFNOSUPPORT']) {
+    it(`serves on 127.0.0.1 alone on a host without ::1 (${code}), saying nothing of it`, async () => {
+      const [port] = await freePorts(1);
+      for (const asked of [String(port), '0']) {
+        const env = { OTEL_EXPORTER_PROMETHEUS_PORT: asked };
+        const until = { serving: 1, lines: asked === '0' ? 1 : 0 };
+        const answers = withListenLookup('::1', { code }, () => loopbackAnswers(env, until));
+        expect(await answers, asked).to.deep.equal({
+          v4: 200,
+          v6: 'ECONNREFUSED',
+          lines: asked === '0' ? [CHOSEN_PORT] : [],
         });
       }
     });
