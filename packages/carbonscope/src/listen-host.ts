@@ -18,12 +18,10 @@ export function listenHost(host: string): string {
 export const LOOPBACKS = ['127.0.0.1', '::1'] as const;
 
 /**
- * The hosts to listen on for a host setting, its default `localhost` (the OTel spec's for the
- * Prometheus exporter): the loopbacks for `localhost` (any case), else the host as listenHost
- * reads it.
+ * The addresses to listen on for a host setting (trimmed, its default applied): the loopbacks for
+ * `localhost` (any case), else the host as listenHost reads it.
  */
-export function listenHosts(setting: string | undefined): string[] {
-  const host = setting?.trim() || 'localhost';
+export function listenHosts(host: string): string[] {
   return host.toLowerCase() === 'localhost' ? [...LOOPBACKS] : [listenHost(host)];
 }
 

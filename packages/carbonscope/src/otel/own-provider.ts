@@ -6,9 +6,7 @@ import {
   metrics,
 } from '@opentelemetry/api';
 import { z } from 'zod';
-import { hostPort, listenHost, listenHosts } from '../listen-host.js';
 import { type Logger, redactionList, redactSecrets } from '../log.js';
-import { nodeHttp } from '../node-http.js';
 import { isPm2ClusterWorker } from '../pm2.js';
 import { checkedInteger, type Env, envSecretsOf, parseEnv, urlSetting } from '../settings.js';
 import { messageOf } from '../thrown-text.js';
@@ -32,6 +30,7 @@ import {
   parentServes,
   workersExpositions,
 } from './cluster-exposition.js';
+import { listeningEndpoint } from './endpoint-listen.js';
 import { acceptsGzip, gzipExposition } from './exposition-encoding.js';
 import { histogramAggregationNote } from './histogram-aggregation.js';
 import { type LastPush, otlpLastPush } from './last-push.js';
@@ -171,35 +170,14 @@ function checkVariables(exporters: readonly string[], env: Env): void {
  * The Prometheus endpoint, on servers carbonscope owns so its scrapes can be left out of the
  * tracked requests (they are not the application's work). Only `/metrics` is served, with the
  * names the OTel Collector would give (PrometheusText); it never keeps the process alive. One
- * server per address listenHosts gives: `localhost`, the default, is both loopbacks.
+ * server per address of its host (listeningEndpoint): `localhost`, the default, is both loopbacks.
  */
 function prometheusServers(exposition: () => Promise<Buffer>, env: Env, logger: Logger): Server[] {
   // The 3.x exporter no longer reads its variables itself, so they are read here, with the
   // spec's defaults (localhost:9464).
-  const setting = env.OTEL_EXPORTER_PROMETHEUS_HOST?.trim() || 'localhost';
-  const [first = 'localhost', ...others] = listenHosts(setting);
+  const host = env.OTEL_EXPORTER_PROMETHEUS_HOST?.trim() || 'localhost';
   const port = checkedInteger(env, 'OTEL_EXPORTER_PROMETHEUS_PORT', 9464);
-  const handler = scrapeHandler(exposition, env, logger);
-  const main = endpointServer(handler, first, port, logger, false);
-  const servers = [main];
-  for (const host of others) {
-    const server = endpointServer(handler, host, port, logger, true);
-    servers.push(server);
-    // On the port the first was given: port 0 would give each its own. Not once it closed.
-    if (port !== 0) server.listen(port, host);
-    else
-      main.once('listening', () => {
-        if (main.listening) server.listen(portOf(main), host);
-      });
-  }
-  if (port === 0) tellChosenPort(main, listenHost(setting), logger);
-  main.listen(port, first);
-  return servers;
-}
-
-function portOf(server: Server): number {
-  const address = server.address();
-  return address === null || typeof address === 'string' ? 0 : address.port;
+  return listeningEndpoint(scrapeHandler(exposition, env, logger), host, port, logger);
 }
 
 /** What answers a scrape at `/metrics`, and every other request. */
@@ -247,56 +225,6 @@ function scrapeHandler(
       },
     );
   };
-}
-
-/**
- * A host without the address's family (IPv6 off): the other loopback serves, and a line about
- * this one would be said on every start.
- */
-const FAMILY_MISSING = new Set(['EADDRNOTAVAIL', 'EAFNOSUPPORT']);
-
-/**
- * One server of the endpoint, on `host`, not listening yet. `besideAnother`: a second loopback,
- * the first serving where this one's family is missing on the host.
- */
-function endpointServer(
-  handler: RequestListener,
-  host: string,
-  port: number,
-  logger: Logger,
-  besideAnother: boolean,
-): Server {
-  const server = nodeHttp.createServer(handler);
-  server.on('error', (err: NodeJS.ErrnoException & { port?: unknown }) => {
-    if (besideAnother && FAMILY_MISSING.has(err.code ?? '')) return;
-    // The reason in the text: the stderr logger prints no fields, and a port taken by another
-    // service on the host needs the variable that moves it. The port Node tried (port 0's
-    // second loopback tries the first's).
-    const tried = typeof err.port === 'number' ? err.port : port;
-    logger.error(
-      { err: err.message },
-      `Prometheus endpoint could not listen on ${hostPort(host, tried)} (OTEL_EXPORTER_PROMETHEUS_HOST, OTEL_EXPORTER_PROMETHEUS_PORT): ${err.message}`,
-    );
-  });
-  // A scraper's connection holds nothing either: kept alive between scrapes closer than the
-  // server's 5 s keep-alive timeout (Prometheus at 1 s, an agent, a browser tab), it held a
-  // process whose own server had closed at its SIGTERM forever, and a watcher's restart with it.
-  server.on('connection', (socket) => socket.unref());
-  return server.unref();
-}
-
-/**
- * Port 0 is the OS's choice, which nothing else reports: without this line no scraper could be
- * pointed at the endpoint. A warning, as info is below what a user sees by default.
- */
-function tellChosenPort(server: Server, host: string, logger: Logger): void {
-  server.once('listening', () => {
-    const address = server.address();
-    if (address === null || typeof address === 'string') return;
-    logger.warn(
-      `OTEL_EXPORTER_PROMETHEUS_PORT=0: the Prometheus endpoint is http://${hostPort(host, address.port)}/metrics, on a port the OS chose (a scraper needs a fixed one)`,
-    );
-  });
 }
 
 /** The periodic reader's times (periodicTimes), with a word where the user's timeout was cut. */

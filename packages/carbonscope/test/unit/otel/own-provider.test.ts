@@ -679,6 +679,24 @@ describe("register's own meter provider: a Prometheus endpoint on localhost, its
     });
   }
 
+  // Another service on the port of both loopbacks: a line for each, where the one reason was
+  // said twice, as if they were two endpoints.
+  it('says in one line, naming the port and both loopbacks, that another service holds both', async () => {
+    const { port, release } = await heldPort(['127.0.0.1', '::1']);
+    try {
+      const env = { OTEL_EXPORTER_PROMETHEUS_PORT: String(port) };
+      expect(await loopbackAnswers(env, { serving: 0, lines: 1 })).to.deep.equal({
+        v4: 503,
+        v6: 503,
+        lines: [
+          'carbonscope: error: Prometheus endpoint could not listen on localhost:PORT, neither 127.0.0.1:PORT nor [::1]:PORT (OTEL_EXPORTER_PROMETHEUS_HOST, OTEL_EXPORTER_PROMETHEUS_PORT): listen EADDRINUSE: address already in use\n',
+        ],
+      });
+    } finally {
+      release();
+    }
+  });
+
   // One of the two taken: the other serves, and the line names the one that does not.
   for (const taken of ['127.0.0.1', '::1']) {
     it(`says in a line of its own that another service holds ${taken}'s port, the other serving`, async () => {
@@ -699,6 +717,27 @@ describe("register's own meter provider: a Prometheus endpoint on localhost, its
       }
     });
   }
+
+  // A host with IPv6 but no IPv4 loopback, on port 0: the ::1 listener waited for the port
+  // 127.0.0.1's got, which never came, and nothing served. It serves, the port the OS chose said.
+  it('serves on ::1 alone on a host without 127.0.0.1 on port 0, saying the port', async () => {
+    const env = { OTEL_EXPORTER_PROMETHEUS_PORT: '0' };
+    const answers = withListenLookup('127.0.0.1', { code: 'EADDRNOTAVAIL' }, () =>
+      loopbackAnswers(env, { serving: 1, lines: 1 }),
+    );
+    expect(await answers).to.deep.equal({ v4: 'ECONNREFUSED', v6: 200, lines: [CHOSEN_PORT] });
+  });
+
+  // On a port of its own, ::1 served, and a line said 127.0.0.1 failed: an error on every start
+  // of an endpoint that serves. Quiet, as where ::1 is missing.
+  it('serves on ::1 alone on a host without 127.0.0.1 on a set port, saying nothing', async () => {
+    const [port] = await freePorts(1);
+    const env = { OTEL_EXPORTER_PROMETHEUS_PORT: String(port) };
+    const answers = withListenLookup('127.0.0.1', { code: 'EADDRNOTAVAIL' }, () =>
+      loopbackAnswers(env, { serving: 1, lines: 0 }),
+    );
+    expect(await answers).to.deep.equal({ v4: 'ECONNREFUSED', v6: 200, lines: [] });
+  });
 
   // A host with IPv4 alone: ::1 is no address of it, and a line would be said on every start.
   for (const code of ['EADDRNOTAVAIL', 'EAFNOSUPPORT']) {
