@@ -100,7 +100,7 @@ export function createApp(deps: AppDeps): ServiceApp {
   // Asked by a browser that opened a JSON document (/energy, /metrics): last, as the rarest.
   add(opened, faviconRoute());
 
-  app.use(envelope(deps.logger, deps.config.bodyLimitBytes));
+  app.use(envelope(deps.logger));
   const note = (ctx: Koa.Context) => noteRoute(router, ctx);
   app.use(understoodTransferCodings(note, writesOnly(sameOriginWrites(note))));
   // A route of `served` answers without calling next(): `opened` is not asked.

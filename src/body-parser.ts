@@ -234,6 +234,9 @@ export function parseBodies(limitBytes: number): Middleware {
         decoding.expose = true;
         throw decoding;
       }
+      if (error.type === 'entity.too.large') {
+        throw new HttpError(413, `request body is larger than the limit of ${limitBytes} bytes`);
+      }
       if (error.status !== 400) throw error;
       const refused = refusedJson(error);
       if (refused !== undefined) throw new HttpError(400, refused);

@@ -13,8 +13,8 @@ import { answerUnrouted, errorAnswer, HttpError, logRequest } from './text/index
  * /carbon_intensity: the three layers and koa-compose 3.6-4.6 µs of each request, this one
  * 2.8-3.3 µs).
  */
-export function envelope(logger: Logger, bodyLimitBytes: number): Middleware {
-  const answerError = errorAnswer(logger, bodyLimitBytes);
+export function envelope(logger: Logger): Middleware {
+  const answerError = errorAnswer(logger);
   return async (ctx, next) => {
     const start = performance.now();
     appBegins(ctx.res);

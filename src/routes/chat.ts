@@ -25,6 +25,7 @@ import {
   scrollingTable,
   wantsHtml,
 } from '../views/index.js';
+import { bodyRead } from './body-read.js';
 import { pathRouter } from './router.js';
 
 export interface ChatRouteDeps {
@@ -207,10 +208,14 @@ export function chatRoutes(deps: ChatRouteDeps, readBody: Middleware): Router {
     };
   });
 
-  router.post('/chat', readBody, async (ctx) => {
+  router.post('/chat', async (ctx) => {
     const asHtml = wantsHtml(ctx);
-    const formText = formMessage(ctx);
+    let formText: string | undefined;
     try {
+      // Read here, not as the route's middleware: what the parser refuses (413, 415, no UTF-8)
+      // reaches a browser as the form page, as the route's own refusals do, not as JSON.
+      await readBody(ctx, bodyRead);
+      formText = formMessage(ctx);
       const request = readRequest(ctx, formText, maxChars);
       const op = tracker.begin('chat');
       let result: ChatResult;

@@ -17,6 +17,7 @@ import {
   type SafeHtml,
   wantsHtml,
 } from '../views/index.js';
+import { bodyRead } from './body-read.js';
 import { pathRouter } from './router.js';
 
 export const MAX_ACTIVITY_CHARS = 500;
@@ -135,11 +136,14 @@ export function predictRoutes(classifier: ActivityClassifier, readBody: Middlewa
     };
   });
 
-  router.post('/predict', readBody, async (ctx) => {
+  router.post('/predict', async (ctx) => {
     const asHtml = wantsHtml(ctx);
     let activity: string;
     let prediction: Prediction;
     try {
+      // Read here, not as the route's middleware: what the parser refuses (413, 415, no UTF-8)
+      // reaches a browser as the form page, as the route's own refusals do, not as JSON.
+      await readBody(ctx, bodyRead);
       activity = readActivity(ctx);
       prediction = await classifier.classify(activity);
     } catch (err) {

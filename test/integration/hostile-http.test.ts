@@ -303,6 +303,34 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     });
   }
 
+  // The parser's refusals went past the route's catch: a browser got JSON where the route's own
+  // refusals give it the form page with the reason.
+  const limit = loadConfig({ CARBON_INTENSITY: '300' }).bodyLimitBytes;
+  const FORM = 'application/x-www-form-urlencoded';
+  for (const [what, type, body, status, message] of [
+    ['over the limit', FORM, `message=${'x'.repeat(limit)}`, 413, 'larger than the limit'],
+    ['as Latin-1', `${FORM}; charset=iso-8859-1`, 'message=hi', 415, 'charset'],
+    ['of bytes no UTF-8', FORM, latin1('message=caf\u00e9'), 400, 'not valid UTF-8'],
+    ['with an escape no UTF-8', FORM, 'message=caf%E9', 400, 'percent-escapes'],
+  ] as const) {
+    it(`answers a browser's form ${what} with the chat page and the reason, ${status}`, async () => {
+      const before = await counted();
+      const res = await fetch(`${served.url}/chat`, {
+        method: 'POST',
+        headers: { 'content-type': type, accept: 'text/html' },
+        body,
+      });
+      expect(res.status).to.equal(status);
+      expect(res.headers.get('content-type')).to.match(/^text\/html/);
+      const page = await res.text();
+      expect(page).to.include('<title>Error: Chat · carbonscope</title>');
+      expect(page).to.match(new RegExp(`role="alert"><strong>Error:</strong> [^<]*${message}`));
+      expect(page, 'the form, to send again').to.include('<textarea name="message"');
+      await nextSample(meter);
+      expect(await countedSince(before)).to.deep.equal({ [`${status} POST /chat`]: 1 });
+    });
+  }
+
   it('serves a form whose escapes decode, a % sent as %25', async () => {
     expect((await chatForm('message=100%25+sure+caf%C3%A9')).status).to.equal(200);
   });

@@ -294,6 +294,27 @@ describe('POST/GET /predict (real app, committed model, real energy meter)', () 
       expect(text).to.include('<title>Error: Predict · carbonscope</title>');
     });
 
+    // The parser's refusals went past the route's catch: a browser got JSON, not its form.
+    it("a browser's form over the limit or no UTF-8 gets the form page, status kept", async () => {
+      const big = `activity=${'x'.repeat(app.config.bodyLimitBytes + 10)}`;
+      for (const [body, status, message] of [
+        [big, 413, `larger than the limit of ${app.config.bodyLimitBytes} bytes`],
+        [Buffer.from('activity=caf\u00e9', 'latin1'), 400, 'not valid UTF-8'],
+      ] as const) {
+        const res = await fetch(`${app.url}/predict`, {
+          method: 'POST',
+          headers: { accept: 'text/html', 'content-type': FORM_TYPE },
+          body,
+        });
+        expect(res.status).to.equal(status);
+        expect(res.headers.get('content-type')).to.match(/^text\/html/);
+        const text = await res.text();
+        expect(text).to.include('<title>Error: Predict · carbonscope</title>');
+        expect(text).to.match(new RegExp(`role="alert"><strong>[^<]*${message}`));
+        expect(text, 'the form, to send again').to.include('<input id="activity" name="activity"');
+      }
+    });
+
     // The field came back empty: what the user wrote was lost with the 400.
     it('gives the field back as sent with a 400, cut to the limit before an emoji', async () => {
       const nothing = await post('activity=!!!+???', FORM_TYPE, 'text/html');

@@ -135,20 +135,13 @@ export function answerUnrouted(ctx: Context): void {
  * what was wrong; server errors say only that something failed (the details, stack included,
  * go to the log, never to the client).
  */
-export function errorAnswer(
-  logger: Logger,
-  bodyLimitBytes: number,
-): (ctx: Context, caught: unknown) => void {
+export function errorAnswer(logger: Logger): (ctx: Context, caught: unknown) => void {
   return (ctx, caught) => {
     const err = (caught ?? {}) as HttpLikeError;
     const client = clientError(err);
     if (client) {
-      const message =
-        err.type === 'entity.too.large'
-          ? `request body is larger than the limit of ${bodyLimitBytes} bytes`
-          : client.message;
       ctx.status = client.status;
-      ctx.body = errorBody(client.status, message, client.code);
+      ctx.body = errorBody(client.status, client.message, client.code);
     } else {
       logger.error({ err: caught, path: loggedPath(ctx.path) }, 'request failed');
       ctx.status = statusOf(err);

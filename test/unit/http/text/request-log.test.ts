@@ -8,7 +8,7 @@ async function serve(level: string, handler: Koa.Middleware, path = '/some/path?
   const { logger, lines } = captureLogger(level);
   const app = new Koa();
   app.silent = true;
-  app.use(envelope(logger, 1024));
+  app.use(envelope(logger));
   app.use(handler);
   const server = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
