@@ -7,11 +7,13 @@ import type { Config } from './config.js';
 import type { Dashboard } from './dashboard/index.js';
 import { warnUnknownSciTo } from './footprint.js';
 import {
+  answerServerOptions,
   envelope,
   notePathRoute,
   noteRoute,
   routeTemplate,
   sameOriginWrites,
+  serviceMethods,
   understoodTransferCodings,
   writesOnly,
 } from './http/index.js';
@@ -106,9 +108,11 @@ export function createApp(deps: AppDeps): ServiceApp {
   // A route of `served` answers without calling next(): `opened` is not asked.
   app.use(served.routes());
   if (opened.stack.length > 0) app.use(opened.routes());
-  // Reached only when no route took path and method: what allowedMethods answered for a path
-  // that matched (405, OPTIONS) is counted under that path's route.
+  // Reached only when no route took path and method: `OPTIONS *` is answered here; what
+  // allowedMethods answered for a path that matched (405, OPTIONS) is counted under its route.
+  const allow = serviceMethods(router);
   app.use(async (ctx, next) => {
+    if (answerServerOptions(ctx, allow)) return;
     await next();
     if (ctx.status !== 404) notePathRoute(ctx);
   });

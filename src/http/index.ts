@@ -8,6 +8,7 @@ export { queryParam } from './query-param.js';
 export { notePathRoute, noteRoute, routeTemplate } from './route-of.js';
 export { sameOriginWrites } from './same-origin.js';
 export { answerInFlight, createHttpServer } from './server.js';
+export { answerServerOptions, serviceMethods } from './server-options.js';
 export {
   appDone,
   markCutByShutdown,

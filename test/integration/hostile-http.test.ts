@@ -1182,6 +1182,24 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     expect(reply).to.match(/^HTTP\/1\.1 200 /);
   });
 
+  // RFC 9110 9.3.7: `OPTIONS *` asks about the server; no route matched `*` and Koa said 404.
+  it('answers OPTIONS * with 200, no content and the methods the service serves', async () => {
+    const before = await counted();
+    const reply = await raw(
+      served.url,
+      'OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    );
+    expect(reply, reply).to.match(/^HTTP\/1\.1 200 /);
+    expect(reply, reply).to.match(/\r\nAllow: HEAD, GET, POST, OPTIONS\r\n/i);
+    expect(reply).to.match(/\r\nContent-Length: 0\r\n/i);
+    expect(reply.endsWith('\r\n\r\n'), 'no content').to.equal(true);
+    await nextSample(meter);
+    expect(await countedSince(before)).to.deep.equal({ '200 OPTIONS *': 1 });
+    // `*` is no path of another method's: GET * is still no route's.
+    const get = await raw(served.url, 'GET * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    expect(get).to.match(/^HTTP\/1\.1 404 /);
+  });
+
   it('cuts off a request whose body never completes within the request timeout', async () => {
     // An idle timeout past mocha's: only the server's cut ends the read in time.
     const reply = await raw(
