@@ -1,9 +1,16 @@
 import type { Middleware } from 'koa';
 import type { Logger } from '../logger.js';
 import { hostProblem } from './host-header.js';
+import { versionProblem } from './http-version.js';
 import { addSecurityHeaders } from './security-headers.js';
 import { appBegins, appEnds } from './shutdown-cut.js';
-import { answerUnrouted, errorAnswer, HttpError, logRequest } from './text/index.js';
+import {
+  answerUnrouted,
+  errorAnswer,
+  HttpError,
+  logRequest,
+  markClientCaused,
+} from './text/index.js';
 
 /**
  * What every request passes through first and last, as one Koa layer: an error or a request no
@@ -20,6 +27,11 @@ export function envelope(logger: Logger): Middleware {
     appBegins(ctx.res);
     try {
       try {
+        const badVersion = versionProblem(ctx.req);
+        if (badVersion !== undefined) {
+          markClientCaused(ctx);
+          throw new HttpError(505, badVersion);
+        }
         const badHost = hostProblem(ctx);
         if (badHost !== undefined) throw new HttpError(400, badHost);
         await next();

@@ -9,6 +9,7 @@ import {
 } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { holdContinue } from './continue.js';
+import { refusedVersion } from './http-version.js';
 import { errorBody } from './text/index.js';
 
 /** The longest the service waits for a whole request (headers and body) to arrive. */
@@ -57,7 +58,11 @@ export interface EarlyAnswerReport {
 }
 
 /** What Node's parser rejected, in words for the client. */
-function rejection(err: NodeJS.ErrnoException): { status: number; message: string } {
+function rejection(err: ParserError): { status: number; message: string } {
+  if (err.code === 'HPE_INVALID_VERSION') {
+    const refused = refusedVersion(err.rawPacket, err.bytesParsed);
+    if (refused !== undefined) return { status: 505, message: refused };
+  }
   switch (err.code) {
     case 'HPE_HEADER_OVERFLOW':
       return { status: 431, message: 'request headers are larger than the server accepts (16 KB)' };

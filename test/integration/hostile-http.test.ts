@@ -1200,6 +1200,42 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     expect(get).to.match(/^HTTP\/1\.1 404 /);
   });
 
+  // Node's parser takes HTTP/2.0 and HTTP/0.9 and Node served them as 1.1; it refuses 3.0 and
+  // 1.2 as the malformed `1.a` (a 400 that said "not valid HTTP/1.1" to a client of HTTP/3).
+  it('answers a request line of another HTTP version with 505 JSON, counted, never served', async () => {
+    const before = await counted();
+    const requestLines = [
+      'GET /healthz HTTP/2.0',
+      'GET /healthz HTTP/0.9',
+      'GET /healthz HTTP/3.0',
+      'POST /chat?key=s3cret HTTP/1.2',
+    ];
+    for (const line of requestLines) {
+      const reply = await raw(served.url, `${line}\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      expect(reply, line).to.match(/^HTTP\/1\.1 505 HTTP Version Not Supported\r\n/);
+      const body = bodyOf(reply) as { error: string; message: string };
+      expect(body.error).to.equal('http_version_not_supported');
+      expect(body.message).to.include(`${line.slice(-8)} is not supported`);
+      expect(body.message).to.include('send the request as HTTP/1.1');
+    }
+    const malformed = await raw(served.url, 'GET /healthz HTTP/1.a\r\nHost: x\r\n\r\n');
+    expect(malformed).to.match(/^HTTP\/1\.1 400 /);
+    await nextSample(meter);
+    // The two Node made a request of by request tracking, the two it refused as early answers.
+    expect(await countedSince(before)).to.deep.equal({
+      '505 GET unmatched': 2,
+      '505 GET -': 1,
+      '505 POST -': 1,
+      '400 GET -': 1,
+    });
+    expect(earlyAnswerLines()).to.deep.equal([
+      '30 505 GET HPE_INVALID_VERSION',
+      '30 505 POST HPE_INVALID_VERSION',
+      '30 400 GET HPE_INVALID_VERSION',
+    ]);
+    expect(lines.join('\n')).not.to.include('s3cret');
+  });
+
   it('cuts off a request whose body never completes within the request timeout', async () => {
     // An idle timeout past mocha's: only the server's cut ends the read in time.
     const reply = await raw(

@@ -23,6 +23,7 @@ const CODES: Record<number, string> = {
   502: 'bad_gateway',
   503: 'unavailable',
   504: 'gateway_timeout',
+  505: 'http_version_not_supported',
 };
 
 export interface ErrorBody {

@@ -81,7 +81,8 @@ export function logEarlyAnswer(
   method: string,
   reason: string,
 ): void {
-  const level = status >= 500 ? 'error' : 'info';
+  // A 505 is the client's protocol, no fault of the service: a 4xx's level, as markClientCaused.
+  const level = status >= 500 && status !== 505 ? 'error' : 'info';
   if (!logger.isLevelEnabled(level)) return;
   logger[level]({ method, status, reason }, EARLY_ANSWER_MSG);
 }
