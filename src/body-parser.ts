@@ -3,6 +3,7 @@ import type { Context, Middleware } from 'koa';
 import {
   BodyBytes,
   charsetOf,
+  escapesDecode,
   HttpError,
   mediaTypeProblem,
   refuseDifferingContentTypes,
@@ -168,15 +169,11 @@ function refuseDroppedFields(ctx: Context): void {
  */
 function refuseUndecodedEscapes(ctx: Context): void {
   const raw: unknown = ctx.request.rawBody;
-  if (typeof raw !== 'string' || !raw.includes('%')) return;
-  try {
-    decodeURIComponent(raw);
-  } catch {
-    throw new HttpError(
-      400,
-      "the form's percent-escapes do not decode as UTF-8: encode its fields as UTF-8, a % itself as %25",
-    );
-  }
+  if (typeof raw !== 'string' || escapesDecode(raw)) return;
+  throw new HttpError(
+    400,
+    "the form's percent-escapes do not decode as UTF-8: encode its fields as UTF-8, a % itself as %25",
+  );
 }
 
 /**

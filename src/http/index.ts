@@ -3,6 +3,7 @@ export { charsetOf, mediaTypeProblem, refuseDifferingContentTypes } from './cont
 export { sendContinue } from './continue.js';
 export { reportEarlyAnswers } from './early-answers.js';
 export { envelope } from './envelope.js';
+export { escapesDecode } from './form-escapes.js';
 export { listenFailure, listenUrl } from './listen-messages.js';
 export { queryParam } from './query-param.js';
 export { notePathRoute, noteRoute, routeTemplate } from './route-of.js';
