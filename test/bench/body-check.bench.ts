@@ -18,6 +18,7 @@ import { parseBodies } from '../../src/body-parser.js';
 // The two checks from their own files: the same bench runs on a tree from before the first.
 import { escapesDecode } from '../../src/http/form-escapes.js';
 import { BodyBytes } from '../../src/http/utf8-body.js';
+import { uriDecodes } from '../helpers/uri-decodes.js';
 
 const LIMIT = 64 * 1024;
 const POSTS = Number(process.env.BENCH_POSTS ?? 10_000);
@@ -101,15 +102,6 @@ function alternate(a: () => unknown, b: () => unknown): [number, number] {
   return [median(first), median(second)];
 }
 
-function decodes(text: string): boolean {
-  try {
-    decodeURIComponent(text);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** A request that brings `body` in one chunk, with its bytes kept or not. */
 function bring(body: Buffer, keep: boolean): void {
   const req = new IncomingMessage(socket);
@@ -127,7 +119,7 @@ function pieces(): void {
     if (type !== FORM_TYPE) continue;
     const form = body.toString();
     const [before, after] = alternate(
-      () => decodes(form),
+      () => uriDecodes(form),
       () => escapesDecode(form),
     );
     const line = `${f(before)} | ${f(after)} | ${(after / before).toFixed(3)}`;
