@@ -30,6 +30,9 @@ export function envelope(logger: Logger): Middleware {
         const badVersion = versionProblem(ctx.req);
         if (badVersion !== undefined) {
           markClientCaused(ctx);
+          // Closed after: Node keeps an HTTP/2.0 request's connection that asked it to, and read
+          // what followed as HTTP/1.1 requests of a client that speaks another protocol.
+          ctx.set('Connection', 'close');
           throw new HttpError(505, badVersion);
         }
         const badHost = hostProblem(ctx);

@@ -1218,12 +1218,33 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
       expect(body.message).to.include(`${line.slice(-8)} is not supported`);
       expect(body.message).to.include('send the request as HTTP/1.1');
     }
+    // A client of another protocol that asked to keep the connection: it is closed after the 505,
+    // not kept for what it sends next to be read as HTTP/1.1.
+    const { hostname, port } = new URL(served.url);
+    const kept = await new Promise<string>((resolve) => {
+      const socket = connect(Number(port), hostname);
+      let text = '';
+      socket.setTimeout(2000, () => {
+        socket.destroy();
+        resolve(`still open after: ${text}`);
+      });
+      socket.on('data', (d) => {
+        text += d.toString('latin1');
+      });
+      socket.on('end', () => {
+        socket.destroy();
+        resolve(text);
+      });
+      socket.write('GET /healthz HTTP/2.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n');
+    });
+    expect(kept, kept).to.match(/^HTTP\/1\.1 505 /);
+    expect(kept, kept).to.match(/\r\nConnection: close\r\n/);
     const malformed = await raw(served.url, 'GET /healthz HTTP/1.a\r\nHost: x\r\n\r\n');
     expect(malformed).to.match(/^HTTP\/1\.1 400 /);
     await nextSample(meter);
     // The two Node made a request of by request tracking, the two it refused as early answers.
     expect(await countedSince(before)).to.deep.equal({
-      '505 GET unmatched': 2,
+      '505 GET unmatched': 3,
       '505 GET -': 1,
       '505 POST -': 1,
       '400 GET -': 1,
