@@ -47,6 +47,12 @@ export interface TrackerOptions {
    * span this way, so the tracker itself knows nothing of tracing.
    */
   captureContext?: (operation: string, kind: OperationKind) => OperationContext | undefined;
+  /**
+   * With captureContext: told as each settlement of the ended operations begins (true) and ends
+   * (false), so what a shared release holds back is known by its settlement, and an instance's
+   * stop() hands on its own alone; once a settlement, nothing per operation.
+   */
+  contextsSettling?: (settling: boolean) => void;
   /** True until the meter says otherwise: with no sample yet, nothing is measured. */
   estimated?: boolean;
   /** How operations share the process's energy; `calibrated` by default. */
@@ -170,6 +176,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   private readonly clock: Clock;
   private readonly loopIdle: () => number;
   private readonly captureContext: TrackerOptions['captureContext'];
+  private readonly contextsSettling: TrackerOptions['contextsSettling'];
   private readonly attribution: OperationAttribution;
   private readonly calibrationIntervalMs: number;
   private readonly listeners = new EndListeners();
@@ -325,6 +332,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     this.clock = options.clock;
     this.loopIdle = options.loopIdle ?? NEVER_IDLE;
     this.captureContext = options.captureContext;
+    this.contextsSettling = options.contextsSettling;
     this.estimated = options.estimated ?? true;
     this.attribution = options.attribution ?? 'calibrated';
     this.calibrationIntervalMs = options.calibrationIntervalMs ?? DEFAULT_CALIBRATION_INTERVAL_MS;
@@ -1606,10 +1614,12 @@ export class EnergyTracker implements OperationTracker, OperationHost {
    */
   private reportEnded(provisional: boolean): void {
     this.whileReporting.active = true;
+    this.contextsSettling?.(true);
     try {
       this.reportEach(provisional);
     } finally {
       this.whileReporting.active = false;
+      this.contextsSettling?.(false);
     }
   }
 

@@ -69,6 +69,14 @@ export class SpanRelease {
   private atOnce = 0;
   /** The SDK's clock (performance.now()) as this settlement began. */
   private sdkNowMs = 0;
+  /** Entries compaction dropped so far: an entry's place in the list is its number less this. */
+  private dropped = 0;
+  /**
+   * Whose settlements paced the entries (settlingFor): run k's owner paced the entries numbered
+   * from runFrom[k] up to the next run's; the first run's from is the oldest entry's or before.
+   */
+  private readonly runFrom: number[] = [0];
+  private readonly runOwner: Array<object | undefined> = [undefined];
 
   /**
    * `clock` and `ticks` are Node's own (monotonicClock, unref'd real timers); tests give
@@ -123,6 +131,44 @@ export class SpanRelease {
     this.release(Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY);
   }
 
+  /**
+   * The spans paced from now on are `owner`'s (a tracker's settlement begins), or no one's
+   * (undefined: it ended). Once a settlement: end() is as it was, a run costs two numbers.
+   */
+  settlingFor(owner: object | undefined): void {
+    const { runFrom, runOwner } = this;
+    const last = runOwner.length - 1;
+    if (runOwner[last] === owner) return;
+    const next = this.dropped + this.spans.length;
+    if (runFrom[last] === next) runOwner[last] = owner;
+    else {
+      runFrom.push(next);
+      runOwner.push(owner);
+    }
+  }
+
+  /**
+   * Ends now the paced spans `owner`'s settlements left (its stop()); another owner's stay
+   * paced, their places left empty for the ticks to pass.
+   */
+  releaseOwn(owner: object): void {
+    const { runFrom, runOwner, spans } = this;
+    let run = 0;
+    try {
+      for (let i = this.head; i < spans.length; i++) {
+        const number = this.dropped + i;
+        while (run + 1 < runFrom.length && runFrom[run + 1] <= number) run++;
+        const span = spans[i];
+        if (runOwner[run] !== owner || span === undefined) continue;
+        spans[i] = undefined;
+        span.end(this.times[i]);
+      }
+    } finally {
+      while (this.head < spans.length && spans[this.head] === undefined) this.head++;
+      this.release(Number.NEGATIVE_INFINITY, 0); // compacts, and stops the ticks if none is left
+    }
+  }
+
   private readonly settled = (): void => {
     this.settling = false;
   };
@@ -173,6 +219,18 @@ export class SpanRelease {
     moveDown(this.times, head, left);
     moveDown(this.due, head, left);
     this.head = 0;
+    this.dropped += head;
+    this.dropRuns();
+  }
+
+  /** Forgets the runs whose entries are all gone: the first run left begins at the oldest. */
+  private dropRuns(): void {
+    const { runFrom, runOwner } = this;
+    let gone = 0;
+    while (gone + 1 < runFrom.length && runFrom[gone + 1] <= this.dropped) gone++;
+    if (gone === 0) return;
+    runFrom.splice(0, gone);
+    runOwner.splice(0, gone);
   }
 }
 

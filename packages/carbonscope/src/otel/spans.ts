@@ -1,6 +1,6 @@
 import { context, createContextKey, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import type { OperationContext, OperationKind } from '../energy/index.js';
-import { releasedWith } from '../runtime/index.js';
+import { ownedRelease, releasedWith } from '../runtime/index.js';
 import { messageOf } from '../thrown-text.js';
 import { VERSION } from '../version.js';
 import { SCOPE_NAME } from './attach.js';
@@ -91,3 +91,9 @@ export function captureSpan(operation: string, kind: OperationKind): OperationCo
 // Every Carbonscope given captureSpan ends what it paces at its stop(), before the SDK shuts
 // down: a hand-wired one with no releaseContexts, or one of its own, left them to their pace.
 releasedWith(captureSpan, releaseHeldSpans);
+// And ends its own alone, where this copy made it: told whose settlement paced a span (once a
+// settlement, not at each capture), its stop() leaves another instance's at their pace.
+ownedRelease(captureSpan, {
+  settling: (owner) => held.settlingFor(owner),
+  release: (owner) => held.releaseOwn(owner),
+});

@@ -82,7 +82,7 @@ import {
   type Settings,
 } from '../settings.js';
 import { messageOf } from '../thrown-text.js';
-import { contextRelease } from './context-release.js';
+import { type ContextHooks, contextHooks } from './context-release.js';
 import { type DropCount, DropCounts } from './drop-counts.js';
 import { checkOptions } from './injected.js';
 import { CARBONSCOPE_OPTIONS, MEASURE_OPTIONS, REQUEST_TRACKING_OPTIONS } from './known-options.js';
@@ -153,9 +153,9 @@ export interface CarbonscopeOptions {
   contextActive?: () => boolean;
   /**
    * With captureContext: called at stop(), after the last figures are settled, to hand on at
-   * once what the contexts still hold back (the OTel layer passes `releaseHeldSpans`). A
-   * captureContext paired with its own release (captureSpan, with releaseHeldSpans) has that
-   * called at stop() too, before this one, whatever is given here.
+   * once what the contexts still hold back. A captureContext paired with its own release
+   * (captureSpan: this instance's spans alone) has that called at stop() too, before this one,
+   * whatever is given here; `releaseHeldSpans` given here (as the OTel layer does) is that one.
    */
   releaseContexts?: () => void;
 }
@@ -239,6 +239,7 @@ function childCpuOf(
 /** The tracker of create(), before the sources: `awaited` is its onAwaited (see there). */
 function trackerOf(
   options: CarbonscopeOptions,
+  contexts: ContextHooks,
   settings: Settings,
   clock: Clock,
   logger: Logger,
@@ -254,6 +255,7 @@ function trackerOf(
         ? undefined
         : mainThreadCpuClock(),
     captureContext: options.captureContext,
+    contextsSettling: contexts.settling,
     // Built once here, used only where an operation with a context fails.
     ...(options.captureContext
       ? { secrets: redactionList(loadedSecretsOf(settings, options.env ?? process.env)) }
@@ -444,7 +446,9 @@ export class Carbonscope implements OperationTracker {
     // The settler is the meter's, made with it: someone awaiting a figure before then is
     // looked at once it is.
     let loopEnd: LoopEndSettler | undefined;
-    const tracker = trackerOf(options, settings, clock, logger, () => loopEnd?.arm());
+    // This instance's release where its capture offers one (captureSpan): see stop().
+    const contexts = contextHooks(options.captureContext, options.releaseContexts);
+    const tracker = trackerOf(options, contexts, settings, clock, logger, () => loopEnd?.arm());
     const requests = options.trackRequests
       ? trackHttpRequests(tracker, requestTrackingOf(options, settings, tracker, logger))
       : undefined;
@@ -532,7 +536,7 @@ export class Carbonscope implements OperationTracker {
       loopEnd,
       requests,
       options.contextActive,
-      contextRelease(options.captureContext, options.releaseContexts),
+      contexts.release,
     );
   }
 
