@@ -902,10 +902,17 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     op: TrackedOperation,
     footprint: OperationFootprint,
   ): void {
+    // Settled outside a sample (dropped, past MAX_UNSETTLED, after stop()), its span is paced as
+    // a sample's are: told as a settlement, or a shared release takes it for no instance's, and
+    // this one's stop() leaves it. Never on an ordinary end; inside reportEnded, already told.
+    const tell = context && !this.whileReporting.active ? this.contextsSettling : undefined;
+    tell?.(true);
     try {
       this.report(context, op, footprint);
     } catch (err) {
       this.listenerFailed(err);
+    } finally {
+      tell?.(false);
     }
   }
 

@@ -1920,6 +1920,31 @@ describe('operation tracker', () => {
     expect(drops).to.have.length(1);
   });
 
+  // A span settled outside a sample (its operation dropped, or past MAX_UNSETTLED, or ended
+  // after stop()) is paced like a sample's: untold, the release took it for no instance's, and
+  // a hand-wired instance's stop() left it behind its own flush.
+  it("tells contextsSettling around a dropped operation's context, settled at its end", () => {
+    const told: string[] = [];
+    let settling = false;
+    const context: OperationContext = {
+      settle: (f) => told.push(`${f.operation} ${settling ? 'told' : 'untold'}`),
+    };
+    const { clock, tracker, sample } = setup('wall', () => context, {
+      maxOperationAgeMs: 2000,
+      contextsSettling: (now) => {
+        settling = now;
+      },
+    });
+    const leaky = tracker.begin('leaky');
+    leaky.captureContext();
+    clock.advance(3000);
+    sample(1); // dropped
+    expect(tracker.dropped).to.equal(1);
+    leaky.end();
+    expect(told).to.deep.equal(['leaky told']);
+    expect(settling, 'told it ended').to.equal(false);
+  });
+
   for (const mode of ['wall', 'calibrated', 'exact'] as const) {
     it(`conserves energy (${mode}) with operations left running and dropped by age or number`, () => {
       const { clock, tracker, ended, sample } = setup(mode, undefined, {
