@@ -140,8 +140,14 @@ export class SpanRelease {
     const last = runOwner.length - 1;
     if (runOwner[last] === owner) return;
     const next = this.dropped + this.spans.length;
-    if (runFrom[last] === next) runOwner[last] = owner;
-    else {
+    if (runFrom[last] === next) {
+      // The last run is empty: the owner's run before it goes on (a span settled on its own
+      // between two settlements costs no run); else the run is this owner's.
+      if (last > 0 && runOwner[last - 1] === owner) {
+        runFrom.pop();
+        runOwner.pop();
+      } else runOwner[last] = owner;
+    } else {
       runFrom.push(next);
       runOwner.push(owner);
     }
