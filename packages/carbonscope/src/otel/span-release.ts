@@ -134,6 +134,8 @@ export class SpanRelease {
   /**
    * The spans paced from now on are `owner`'s (a tracker's settlement begins), or no one's
    * (undefined: it ended). Once a settlement: end() is as it was, a run costs two numbers.
+   * Not a stack: a settlement run inside another's (a listener of one sampling another) leaves
+   * the rest of the outer one's no one's, ended at their pace or by releaseAll, not its stop().
    */
   settlingFor(owner: object | undefined): void {
     const { runFrom, runOwner } = this;
