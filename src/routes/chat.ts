@@ -242,10 +242,13 @@ export function chatRoutes(deps: ChatRouteDeps, readBody: Middleware): Router {
       ctx.status = shown.status;
       ctx.type = 'html';
       const chosen = (ctx.request.body as { model?: unknown })?.model;
+      // As /predict's field: a form the parser refused after reading it (no UTF-8, an escape
+      // that does not decode) is read here, as qs left it (U+FFFD, the escapes undecoded).
+      const sent = formText ?? formMessage(ctx) ?? '';
       ctx.body = chatPage(
         service,
         typeof chosen === 'string' ? chosen : undefined,
-        firstCodePoints(formText ?? '', maxChars),
+        firstCodePoints(sent, maxChars),
         html`<p role="alert"><strong>Error:</strong> ${alertText(shown.message)}</p>`,
         true,
       );

@@ -402,6 +402,26 @@ describe('/chat end to end (real HTTP, mock LLM, real meter)', () => {
     expect(page).not.to.include('\ufffd');
   });
 
+  // The parser's refusals (bytes not UTF-8, an escape that does not decode) came before the
+  // route read the form: the page came back with its message box empty, what was written lost.
+  for (const [body, kept] of [
+    [Buffer.from('message=caf\u00e9+au+lait&model=openai/gpt-4o', 'latin1'), 'caf\ufffd au lait'],
+    ['message=100%25+sure+caf%E9&model=openai/gpt-4o', '100%25 sure caf%E9'],
+  ] as const) {
+    it(`gives a form the parser refused back as it was read (${kept})`, async () => {
+      const res = await fetch(`${app.url}/chat`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+        body,
+      });
+      expect(res.status).to.equal(400);
+      const page = await res.text();
+      expect(page).to.match(/role="alert"><strong>Error:<\/strong> [^<]*(UTF-8|percent-escapes)/);
+      expect(page).to.include(`\n${kept}</textarea>`);
+      expect(page).to.include('<option value="openai/gpt-4o" selected>');
+    });
+  }
+
   // The form parser makes a repeated field an array (`message[]=` one too): that is no text,
   // and no empty message either.
   for (const form of ['message=hi&message=ho', 'message[]=hi', 'message[a]=hi']) {
