@@ -66,6 +66,8 @@ export interface AppDeps {
  */
 export type ServiceApp = Koa & {
   nameRoute(req: IncomingMessage, res: ServerResponse): void;
+  /** The methods the routes take, as `OPTIONS *`'s Allow lists them (HttpServerOptions.allow). */
+  allow: string;
 };
 
 export function createApp(deps: AppDeps): ServiceApp {
@@ -123,5 +125,5 @@ export function createApp(deps: AppDeps): ServiceApp {
     const template = routeTemplate(router, ctx.path, ctx.method);
     if (template !== undefined) setRoute(req, template);
   };
-  return Object.assign(app, { nameRoute });
+  return Object.assign(app, { nameRoute, allow });
 }

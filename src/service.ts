@@ -158,6 +158,7 @@ export async function runService(config: Config, telemetry: Telemetry): Promise<
   const http = createHttpServer(app.callback(), {
     onEarlyAnswer: reportEarlyAnswers(logger, carbonscope),
     nameRoute: app.nameRoute,
+    allow: app.allow,
   });
   // This server's requests only: the in-process mock LLM's are not the service's work.
   carbonscope.trackRequests({ servers: [http] });

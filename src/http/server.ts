@@ -29,6 +29,11 @@ export interface HttpServerOptions {
    * request tracking counts: the app's ServiceApp.nameRoute. Without it, `unmatched`.
    */
   nameRoute?: (req: IncomingMessage, res: ServerResponse) => void;
+  /**
+   * The methods the app's routes take, as an Allow lists them (the app's ServiceApp.allow, what
+   * `OPTIONS *` answers): the Allow of a refused CONNECT, which names no path. Without it, empty.
+   */
+  allow?: string;
 }
 
 /**
@@ -74,9 +79,6 @@ function rejection(err: ParserError): { status: number; message: string } {
       return { status: 400, message: 'the request is not valid HTTP/1.1' };
   }
 }
-
-/** The methods the service's routes take, for the Allow of a CONNECT, which names no path. */
-const SERVICE_METHODS = 'GET, HEAD, POST';
 
 function jsonResponse(status: number, message: string, extraHeaders = ''): string {
   const body = JSON.stringify(errorBody(status, message));
@@ -259,14 +261,16 @@ function answerClientError(
 /**
  * CONNECT asks for a tunnel, which this service (no proxy) does not offer; Node, with no
  * `connect` listener, would close the socket without a word. 405 as for any method the service
- * does not take, with the methods it does.
+ * does not take, with the methods its routes do: `OPTIONS *`'s Allow, from the app (a constant
+ * here had said GET, HEAD, POST where `OPTIONS *` said HEAD, GET, POST, OPTIONS).
  */
-function refuseConnect(req: IncomingMessage, socket: Duplex, report: Report): void {
+function refuseConnect(req: IncomingMessage, socket: Duplex, report: Report, allow: string): void {
   // Node has taken its own error listener off a CONNECT's socket: a client's reset would
   // otherwise be an uncaught error that ends the process.
   socket.on('error', () => socket.destroy());
-  const message = `CONNECT is not allowed: this service is not a proxy; allowed: ${SERVICE_METHODS}`;
-  endSocket(socket, jsonResponse(405, message, `Allow: ${SERVICE_METHODS}\r\n`));
+  const allowed = allow === '' ? '' : `; allowed: ${allow}`;
+  const message = `CONNECT is not allowed: this service is not a proxy${allowed}`;
+  endSocket(socket, jsonResponse(405, message, `Allow: ${allow}\r\n`));
   report({
     status: 405,
     method: req.method,
@@ -339,7 +343,7 @@ export function createHttpServer(
     answerExpectation(req, res, report, nameRoute),
   );
   server.on('connect', (req: IncomingMessage, socket: Duplex) =>
-    refuseConnect(req, socket, report),
+    refuseConnect(req, socket, report, options.allow ?? ''),
   );
   return server;
 }

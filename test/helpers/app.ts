@@ -24,8 +24,8 @@ export async function listen(
   app: Koa | ServiceApp,
   options: HttpServerOptions = {},
 ): Promise<Listening> {
-  const nameRoute = 'nameRoute' in app ? app.nameRoute : undefined;
-  const server = createHttpServer(app.callback(), { nameRoute, ...options });
+  const served = 'nameRoute' in app ? { nameRoute: app.nameRoute, allow: app.allow } : {};
+  const server = createHttpServer(app.callback(), { ...served, ...options });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const address = server.address();

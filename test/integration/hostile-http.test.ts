@@ -737,11 +737,37 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     expect(reply).to.match(/^HTTP\/1\.1 405 /);
     expect(reply.toLowerCase()).to.include('content-type: application/json');
     expect(reply.toLowerCase()).to.include('x-content-type-options: nosniff');
-    expect(reply).to.match(/\r\nallow: GET, HEAD, POST\r\n/i);
+    // The methods of the routes, as `OPTIONS *` names them: a constant (GET, HEAD, POST) said
+    // otherwise, and named POST where no route of the service takes one.
+    const options = await raw(
+      served.url,
+      'OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    );
+    const allow = /\r\nallow: ([^\r]*)\r\n/i.exec(options)?.[1];
+    expect(allow).to.equal('HEAD, GET, POST, OPTIONS');
+    expect(reply).to.match(new RegExp(`\r\nallow: ${allow}\r\n`, 'i'));
     expect(bodyOf(reply)).to.deep.equal({
       error: 'method_not_allowed',
-      message: 'CONNECT is not allowed: this service is not a proxy; allowed: GET, HEAD, POST',
+      message: `CONNECT is not allowed: this service is not a proxy; allowed: ${allow}`,
     });
+  });
+
+  it('names in the Allow of a CONNECT the methods of the routes configured, POST none', async () => {
+    const bare = createApp({
+      config: loadConfig({}),
+      logger: captureLogger().logger,
+      readiness: new Readiness(),
+      metricsText: metrics.scrape,
+    });
+    const listening = await listen(bare);
+    try {
+      const { host } = new URL(listening.url);
+      const reply = await raw(listening.url, `CONNECT ${host} HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+      expect(reply).to.match(/^HTTP\/1\.1 405 /);
+      expect(reply).to.match(/\r\nallow: HEAD, GET, OPTIONS\r\n/i);
+    } finally {
+      await listening.close();
+    }
   });
 
   it('counts and logs each answer given before the app once, never with the request bytes', async () => {
