@@ -10,7 +10,8 @@ export const KEPT_NOTES_MAX = 32;
  * dropped), where its pushes' other lines go nowhere: none interrupts the command's output, and
  * none is lost. At most KEPT_NOTES_MAX lines, then a count, so a long outage holds no more. One
  * that comes once they were told (a push in flight answered after the end's deadline) is told
- * then, if carbonscope has not exited yet: nothing is held back for it.
+ * then, if carbonscope has not exited yet: nothing is held back for it. `monitor` tells its
+ * lines as they come (told to its logger from the start) and counts them for its end as `run`.
  */
 export class KeptNotes {
   private readonly lines: string[] = [];

@@ -89,8 +89,11 @@ interface OtlpPush {
   shown: string;
   /** Where pushes that fail are told as they happen (monitor). */
   reporting?: ReportingExporter;
-  /** `run`'s partial successes and dropped points, told at its end (the others go nowhere). */
-  kept?: KeptNotes;
+  /**
+   * The partial successes and dropped points: `run`'s told at its end (the others go nowhere),
+   * `monitor`'s as they come; counted for the end's line either way (shortfalls).
+   */
+  kept: KeptNotes;
   /** What a refusal's reason may echo (redactionList): masked before the reason is cut. */
   secrets: readonly string[];
   /** The TLS variables its exporter reads, which a failed handshake names. */
@@ -128,19 +131,21 @@ async function otlpPush(
   const tls = otlpTlsVariables(env, 'METRICS');
   // `run` tells no push while it runs (its command's output is the user's): its lines go nowhere,
   // but those no later line takes back (a partial success, dropped points), kept for its end.
+  // `monitor` tells them as they come (told to its logger from the start); both ends count them.
   const quiet = stderrLogger({ level: 'silent' });
-  const kept = periodic ? undefined : new KeptNotes();
+  const kept = new KeptNotes();
+  if (periodic) kept.tell(periodic);
   const carrying = reportingFailures(own, url, periodic ?? quiet, {
     secrets,
     tls,
-    notes: kept?.note,
+    notes: kept.note,
   });
   const reporting = periodic ? carrying : undefined;
   let open = true;
   const results = withResults(carrying, (result, metrics) => {
     outcome.last = result;
     outcome.temporality.see(metrics);
-    kept?.see(result);
+    kept.see(result);
     if (failureOf(result) === undefined) outcome.delivered = true;
     else if (refusedAsMalformed(result)) outcome.lost += 1;
   });
@@ -163,7 +168,7 @@ async function otlpPush(
     outcome,
     shown: withoutCredentials(url),
     ...(reporting ? { reporting } : {}),
-    ...(kept ? { kept } : {}),
+    kept,
     secrets: redactionList(secrets),
     tls,
     closeGate: () => {
@@ -205,13 +210,13 @@ function lostUntold({ temporality, untold }: OtlpPush['outcome']): number {
 }
 
 /**
- * What the collector lacks of the pushes that got through, as `run` kept it (KeptNotes): the
+ * What the collector lacks of the pushes that got through, as KeptNotes counted it: the
  * delta points the carrying's cap dropped before the last push that got through, and the points
  * the collector rejected (partial successes), each `N …`; none where there are none.
  */
 function shortfalls(push: OtlpPush): string[] {
-  const capped = push.kept?.droppedBefore ?? 0;
-  const rejected = push.kept?.rejectedPoints ?? 0;
+  const capped = push.kept.droppedBefore;
+  const rejected = push.kept.rejectedPoints;
   return [
     ...(capped > 0
       ? [`${capped} delta data points that failed pushes carried (dropped, as told above)`]
@@ -491,7 +496,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
       if (!otlp) return 'none';
       const failure = await finalPush(otlp);
       // The lines `run` kept (a partial success, dropped points), before the end's that sums them.
-      otlp.kept?.tell(logger);
+      otlp.kept.tell(logger);
       const short = shortfalls(otlp);
       if (failure === undefined) {
         otlp.closeGate();
@@ -522,7 +527,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
       otlp.closeGate();
       const shut = otlp.provider.shutdown().catch(() => undefined);
       const settled = await settlesWithin(shut, PUSH_TIMEOUT_MS);
-      otlp.kept?.tell(logger);
+      otlp.kept.tell(logger);
       if (otlp.outcome.delivered) return 'pushed';
       // The exporter cuts a push at PUSH_TIMEOUT_MS too, from its start: one held that long
       // fails as timed out before this wait ends, and may have reached the collector all the same.

@@ -1557,6 +1557,44 @@ Module._load = function (request, ...rest) {
     }
   });
 
+  it("monitor tells a collector's partial success as it comes, and its total at its end", async () => {
+    // Before stop 82 monitor ended `OTLP: pushed the metrics`: a reason is told once, and the
+    // pushes rejected after it were counted nowhere.
+    let pushes = 0;
+    const collector = createHttpServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        pushes += 1;
+        const partialSuccess = { rejectedDataPoints: '2', errorMessage: 'unit J not allowed' };
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ partialSuccess }));
+      });
+    });
+    const port = await listenOnLoopback(collector);
+    try {
+      const url = `http://127.0.0.1:${port}/v1/metrics`;
+      const r = await cli(['monitor', '-d', '2s', '--interval', '500ms', '--otlp', url], {
+        env: { OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json' },
+      });
+      expect(r.code, r.stderr).to.equal(0);
+      expect(pushes, r.stderr).to.be.at.least(3);
+      const lines = r.stderr.split('\n');
+      const told = lines.filter((l) => l.includes('rejected'));
+      expect(told, r.stderr).to.deep.equal([
+        `carbonscope: warning: the collector at ${url} took a push but rejected 2 of its data points: "unit J not allowed" (told once for each reason)`,
+        `carbonscope: warning: pushed the metrics to ${url}, but not ${2 * pushes} data points the collector rejected (a partial success, as told above)`,
+      ]);
+      expect(r.stderr).to.not.include('OTLP: pushed');
+      // The reason while it runs, before the summary; the total after it.
+      const summary = lines.findIndex((l) => l.startsWith('carbonscope monitor: whole machine'));
+      expect(lines.indexOf(told[0] ?? ''), r.stderr).to.be.within(0, summary);
+      expect(lines.indexOf(told[1] ?? '')).to.be.above(summary);
+    } finally {
+      collector.closeAllConnections();
+      collector.close();
+    }
+  });
+
   it('monitor names the --otlp URL one way in its warning and its last line: as pushed, masked', async () => {
     const refused = createTcpServer();
     const port = await listenOnLoopback(refused);

@@ -35,6 +35,8 @@ interface Pushing {
   carriedPointsMax?: number;
   /** OTLP/JSON, which the receiver's partial successes need, where true. */
   json?: boolean;
+  /** Tells the pushes as they come, as `monitor` does, where true. */
+  pushWarnings?: boolean;
 }
 
 /**
@@ -61,6 +63,7 @@ async function withSession<T>(
         args: [],
         env,
         processCpu: () => 0,
+        ...(pushing.pushWarnings ? { pushWarnings: true } : {}),
         ...(pushing.carriedPointsMax === undefined
           ? {}
           : { carriedPointsMax: pushing.carriedPointsMax }),
@@ -216,6 +219,35 @@ describe("run's --otlp session", () => {
       return session.discard();
     });
     expect(value, text).to.equal('unanswered');
+    expect(lines, text).to.deep.equal([]);
+  });
+});
+
+describe("monitor's --otlp session", () => {
+  it('ends in a line that counts the points partial successes rejected, as run does', async function () {
+    this.timeout(30_000);
+    // Before stop 82 monitor told each reason once as it came and ended `OTLP: pushed`, as if
+    // the collector took every point: no total, where the reason told once hides the others.
+    let taken = 0;
+    const partialSuccess = () =>
+      ++taken <= 2 ? { rejected: 3, message: 'unit J not allowed' } : undefined;
+    const { end, lines, text, url } = await runSession([], {
+      json: true,
+      pushWarnings: true,
+      partialSuccess,
+    });
+    expect(end, text).to.equal('told');
+    const rejected = 3 * Math.min(taken, 2);
+    expect(lines, text).to.deep.equal([
+      `carbonscope: warning: the collector at ${url} took a push but rejected 3 of its data points: "unit J not allowed" (told once for each reason)`,
+      `carbonscope: warning: pushed the metrics to ${url}, but not ${rejected} data points the collector rejected (a partial success, as told above)`,
+    ]);
+  });
+
+  it('ends with no line of its own where the collector rejected nothing', async function () {
+    this.timeout(30_000);
+    const { end, lines, text } = await runSession([], { json: true, pushWarnings: true });
+    expect(end, text).to.equal('pushed');
     expect(lines, text).to.deep.equal([]);
   });
 });
