@@ -1509,11 +1509,17 @@ Module._load = function (request, ...rest) {
     ]);
   });
 
-  it("run tells a collector's partial success once, at its end after the summary, not while the command runs", async () => {
-    // Stop 81 had run's push lines go nowhere: the collector rejecting points was never told.
+  /**
+   * `args`, the URL, then `after` (`run`'s command) pushing to a collector that rejects 2 points
+   * of every push (an OTLP partial success): its result, the lines that say `rejected`, and the
+   * lines they should be, the end's counting every push.
+   */
+  async function partlyRejected(
+    args: string[],
+    after: string[] = [],
+    onStderr?: (text: string) => void,
+  ) {
     let pushes = 0;
-    let duringCommand = '';
-    let ended = false;
     const collector = createHttpServer((req, res) => {
       req.resume();
       req.on('end', () => {
@@ -1526,73 +1532,57 @@ Module._load = function (request, ...rest) {
     const port = await listenOnLoopback(collector);
     try {
       const url = `http://127.0.0.1:${port}/v1/metrics`;
-      const r = await cli(
-        ['run', '--interval', '500ms', '--otlp', url, ...node('setTimeout(() => {}, 2600)')],
-        {
-          env: { OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json' },
-          onStderr: (text) => {
-            ended ||= text.includes('exited with code');
-            if (!ended) duringCommand = text;
-          },
-        },
-      );
+      const r = await cli([...args, url, ...after], {
+        env: { OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json' },
+        ...(onStderr ? { onStderr } : {}),
+      });
       expect(r.code, r.stderr).to.equal(0);
       expect(pushes, r.stderr).to.be.at.least(3);
-      expect(duringCommand).to.not.include('rejected');
       const lines = r.stderr.split('\n');
-      const told = lines.filter((l) => l.includes('rejected'));
-      // The end line counts what every push's partial success rejected: stop 81 ended with
-      // `OTLP: pushed the metrics`, as if the collector took every point.
-      expect(told, r.stderr).to.deep.equal([
+      const expected = [
         `carbonscope: warning: the collector at ${url} took a push but rejected 2 of its data points: "unit J not allowed" (told once for each reason)`,
         `carbonscope: warning: pushed the metrics to ${url}, but not ${2 * pushes} data points the collector rejected (a partial success, as told above)`,
-      ]);
-      expect(r.stderr).to.not.include('OTLP: pushed');
-      const summary = lines.findIndex((l) => l.includes('exited with code'));
-      expect(summary, r.stderr).to.be.at.least(0);
-      expect(lines.indexOf(told[0] ?? '')).to.be.above(summary);
+      ];
+      return { r, lines, told: lines.filter((l) => l.includes('rejected')), expected };
     } finally {
       collector.closeAllConnections();
       collector.close();
     }
+  }
+
+  it("run tells a collector's partial success once, at its end after the summary, not while the command runs", async () => {
+    // Stop 81 had run's push lines go nowhere: the collector rejecting points was never told.
+    let duringCommand = '';
+    let ended = false;
+    const { r, lines, told, expected } = await partlyRejected(
+      ['run', '--interval', '500ms', '--otlp'],
+      node('setTimeout(() => {}, 2600)'),
+      (text) => {
+        ended ||= text.includes('exited with code');
+        if (!ended) duringCommand = text;
+      },
+    );
+    expect(duringCommand).to.not.include('rejected');
+    // The end line counts what every push's partial success rejected: stop 81 ended with
+    // `OTLP: pushed the metrics`, as if the collector took every point.
+    expect(told, r.stderr).to.deep.equal(expected);
+    expect(r.stderr).to.not.include('OTLP: pushed');
+    const summary = lines.findIndex((l) => l.includes('exited with code'));
+    expect(summary, r.stderr).to.be.at.least(0);
+    expect(lines.indexOf(told[0] ?? '')).to.be.above(summary);
   });
 
   it("monitor tells a collector's partial success as it comes, and its total at its end", async () => {
     // Before stop 82 monitor ended `OTLP: pushed the metrics`: a reason is told once, and the
     // pushes rejected after it were counted nowhere.
-    let pushes = 0;
-    const collector = createHttpServer((req, res) => {
-      req.resume();
-      req.on('end', () => {
-        pushes += 1;
-        const partialSuccess = { rejectedDataPoints: '2', errorMessage: 'unit J not allowed' };
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ partialSuccess }));
-      });
-    });
-    const port = await listenOnLoopback(collector);
-    try {
-      const url = `http://127.0.0.1:${port}/v1/metrics`;
-      const r = await cli(['monitor', '-d', '2s', '--interval', '500ms', '--otlp', url], {
-        env: { OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json' },
-      });
-      expect(r.code, r.stderr).to.equal(0);
-      expect(pushes, r.stderr).to.be.at.least(3);
-      const lines = r.stderr.split('\n');
-      const told = lines.filter((l) => l.includes('rejected'));
-      expect(told, r.stderr).to.deep.equal([
-        `carbonscope: warning: the collector at ${url} took a push but rejected 2 of its data points: "unit J not allowed" (told once for each reason)`,
-        `carbonscope: warning: pushed the metrics to ${url}, but not ${2 * pushes} data points the collector rejected (a partial success, as told above)`,
-      ]);
-      expect(r.stderr).to.not.include('OTLP: pushed');
-      // The reason while it runs, before the summary; the total after it.
-      const summary = lines.findIndex((l) => l.startsWith('carbonscope monitor: whole machine'));
-      expect(lines.indexOf(told[0] ?? ''), r.stderr).to.be.within(0, summary);
-      expect(lines.indexOf(told[1] ?? '')).to.be.above(summary);
-    } finally {
-      collector.closeAllConnections();
-      collector.close();
-    }
+    const args = ['monitor', '-d', '2s', '--interval', '500ms', '--otlp'];
+    const { r, lines, told, expected } = await partlyRejected(args);
+    expect(told, r.stderr).to.deep.equal(expected);
+    expect(r.stderr).to.not.include('OTLP: pushed');
+    // The reason while it runs, before the summary; the total after it.
+    const summary = lines.findIndex((l) => l.startsWith('carbonscope monitor: whole machine'));
+    expect(lines.indexOf(told[0] ?? ''), r.stderr).to.be.within(0, summary);
+    expect(lines.indexOf(told[1] ?? '')).to.be.above(summary);
   });
 
   it('monitor names the --otlp URL one way in its warning and its last line: as pushed, masked', async () => {
