@@ -210,12 +210,11 @@ export function chatRoutes(deps: ChatRouteDeps, readBody: Middleware): Router {
 
   router.post('/chat', async (ctx) => {
     const asHtml = wantsHtml(ctx);
-    let formText: string | undefined;
     try {
       // Read here, not as the route's middleware: what the parser refuses (413, 415, no UTF-8)
       // reaches a browser as the form page, as the route's own refusals do, not as JSON.
       await readBody(ctx, bodyRead);
-      formText = formMessage(ctx);
+      const formText = formMessage(ctx);
       const request = readRequest(ctx, formText, maxChars);
       const op = tracker.begin('chat');
       let result: ChatResult;
@@ -242,9 +241,9 @@ export function chatRoutes(deps: ChatRouteDeps, readBody: Middleware): Router {
       ctx.status = shown.status;
       ctx.type = 'html';
       const chosen = (ctx.request.body as { model?: unknown })?.model;
-      // As /predict's field: a form the parser refused after reading it (no UTF-8, an escape
-      // that does not decode) is read here, as qs left it (U+FFFD, the escapes undecoded).
-      const sent = formText ?? formMessage(ctx) ?? '';
+      // As /predict's field, what the form sent, a form the parser refused after reading it (no
+      // UTF-8, an escape that does not decode) too, as qs left it (U+FFFD, escapes undecoded).
+      const sent = formMessage(ctx) ?? '';
       ctx.body = chatPage(
         service,
         typeof chosen === 'string' ? chosen : undefined,
