@@ -32,10 +32,15 @@ class EndpointServer extends nodeHttp.Server {
 interface Listener {
   readonly host: string;
   readonly server: EndpointServer;
-  /** The port its listen asked for: port 0's second loopback asks for the first's. */
+  /**
+   * The port its listen asked for (port 0's second loopback asks for the first's), and once it
+   * listens the one it serves on.
+   */
   port: number;
   /** Undefined until its listen ended; null where it listens (or stopped before its turn). */
   ended?: ListenError | null;
+  /** What a line said of it after it listened (tellServingError): each said once at most. */
+  told?: 'serving' | 'stopped';
 }
 
 /**
@@ -79,12 +84,13 @@ function listenOnce(listener: Listener, port: number, logger: Logger, ended: () 
   listener.port = port;
   const end = (failure: ListenError | null) => {
     listener.ended = failure;
+    // The port it serves on, for a line said later: port 0's is the OS's choice.
+    if (failure === null) listener.port = portOf(server) || port;
     ended();
   };
   server.on('error', (err: ListenError) => {
-    // An error after its listen ended (an accept that failed) is told as it comes.
     if (listener.ended === undefined) end(err);
-    else tellFailure(listener, err, logger);
+    else if (listener.ended === null) tellServingError(listener, err, logger);
   });
   server.once('listening', () => end(null));
   server.listen(port, listener.host);
@@ -171,6 +177,25 @@ function tellFailure(listener: Listener, err: ListenError, logger: Logger): void
     { err: err.message },
     `Prometheus endpoint could not listen on ${hostPort(listener.host, listener.port)} ${VARIABLES}: ${err.message}`,
   );
+}
+
+/**
+ * An error the server emitted after it listened (an accept that failed: Node's server listens
+ * on), told as what it is, not a listen that failed: once while the server still listens (an
+ * accept fails again at each connection), and once where it found the server stopped. None
+ * after carbonscope closed it.
+ */
+function tellServingError(listener: Listener, err: Error, logger: Logger): void {
+  const { server } = listener;
+  const state = server.listening ? 'serving' : 'stopped';
+  if (server.closed || listener.told === state || listener.told === 'stopped') return;
+  listener.told = state;
+  const at = hostPort(listener.host, listener.port);
+  const what =
+    state === 'serving'
+      ? `on ${at}: an error while serving, told once (it still serves)`
+      : `on ${at} stopped serving`;
+  logger.error({ err: err.message }, `Prometheus endpoint ${what}: ${err.message}`);
 }
 
 /** A listen error's reason without the address Node ends its message with. */

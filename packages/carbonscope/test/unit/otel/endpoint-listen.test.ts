@@ -1,6 +1,9 @@
+import { once } from 'node:events';
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { stderrLogger } from '../../../src/log.js';
+import { nodeHttp } from '../../../src/node-http.js';
 import { listeningEndpoint } from '../../../src/otel/endpoint-listen.js';
 import { freePorts } from '../../helpers/ports.js';
 
@@ -34,5 +37,64 @@ describe('the Prometheus endpoint on localhost, stopped as it starts', () => {
     } finally {
       for (const server of servers) server.close();
     }
+  });
+});
+
+/** What Node's server emits where an accept fails (net.js onconnection): the server listens on. */
+function acceptError(code: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`accept ${code}`), { code, errno: -24, syscall: 'accept' });
+}
+
+/** An endpoint on 127.0.0.1 that listens, the lines it says, its port written PORT. */
+async function servingEndpoint(): Promise<{ server: Server; lines: () => string[] }> {
+  const said: string[] = [];
+  const logger = stderrLogger({ level: 'warn', write: (l) => said.push(l) });
+  const [port = 0] = await freePorts(1);
+  const [server] = listeningEndpoint((_req, res) => res.end('ok'), '127.0.0.1', port, logger);
+  if (!server) throw new Error('no server');
+  await once(server, 'listening');
+  return { server, lines: () => said.map((l) => l.replaceAll(String(port), 'PORT')) };
+}
+
+// An error the server emits once it listened (an accept that failed) was told as a listen that
+// failed, "could not listen on", on an endpoint that served on, and again at each error.
+describe('the Prometheus endpoint: an error after it listened', () => {
+  it('says once that it had an error while serving, and serves on', async () => {
+    const { server, lines } = await servingEndpoint();
+    try {
+      for (let i = 0; i < 3; i++) server.emit('error', acceptError('EMFILE'));
+      expect(lines()).to.deep.equal([
+        'carbonscope: error: Prometheus endpoint on 127.0.0.1:PORT: an error while serving, told once (it still serves): accept EMFILE\n',
+      ]);
+      const { port } = server.address() as AddressInfo;
+      const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+      expect([server.listening, res.status, await res.text()]).to.deep.equal([true, 200, 'ok']);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('says that it stopped serving where the error found it no longer listening', async () => {
+    const { server, lines } = await servingEndpoint();
+    const { port } = server.address() as AddressInfo;
+    // Its handle closed by something other than carbonscope's close (which says nothing).
+    nodeHttp.Server.prototype.close.call(server);
+    server.emit('error', acceptError('EMFILE'));
+    server.emit('error', acceptError('ENFILE'));
+    expect(lines()).to.deep.equal([
+      'carbonscope: error: Prometheus endpoint on 127.0.0.1:PORT stopped serving: accept EMFILE\n',
+    ]);
+    const scrape = await fetch(`http://127.0.0.1:${port}/metrics`).then(
+      (res) => res.status,
+      (e: { cause?: { code?: string } }) => e.cause?.code,
+    );
+    expect(scrape).to.equal('ECONNREFUSED');
+  });
+
+  it('says nothing of an error after carbonscope closed it', async () => {
+    const { server, lines } = await servingEndpoint();
+    server.close();
+    server.emit('error', acceptError('EMFILE'));
+    expect(lines()).to.deep.equal([]);
   });
 });
