@@ -587,31 +587,24 @@ async function scrapeStatus(url: string): Promise<number | string> {
   );
 }
 
+type LookupCallback = (
+  err: NodeJS.ErrnoException | null,
+  address?: string,
+  family?: number,
+) => void;
+
 /**
- * Runs `run` with what Node's listen looks `host` up as (it looks every host up, an address
- * too): `answer`'s address, or a listen failure with its code (a host without that loopback).
+ * Runs `run` with dns.lookup, which Node's listen calls for every host (an address too), given
+ * to `patch` with each name it is asked, and the callback; Node's own where `patch` says false.
  */
-async function withListenLookup<T>(
-  host: string,
-  answer: { address: string } | { code: string },
+async function withLookup<T>(
+  patch: (name: string, callback: LookupCallback) => boolean,
   run: () => Promise<T>,
 ): Promise<T> {
   const lookup = dns.lookup;
   const patched = (name: string, options: unknown, done?: unknown) => {
-    if (name !== host) return Reflect.apply(lookup, dns, [name, options, done]);
-    const callback = (typeof options === 'function' ? options : done) as (
-      err: NodeJS.ErrnoException | null,
-      address?: string,
-      family?: number,
-    ) => void;
-    if ('code' in answer) {
-      const { code } = answer;
-      const err = Object.assign(new Error(`listen ${code}: injected ${host}`), { code });
-      process.nextTick(() => callback(Object.assign(err, { syscall: 'listen', address: host })));
-    } else {
-      const { address } = answer;
-      process.nextTick(() => callback(null, address, address.includes(':') ? 6 : 4));
-    }
+    const callback = (typeof options === 'function' ? options : done) as LookupCallback;
+    if (!patch(name, callback)) return Reflect.apply(lookup, dns, [name, options, done]);
   };
   dns.lookup = patched as typeof dns.lookup;
   try {
@@ -619,6 +612,16 @@ async function withListenLookup<T>(
   } finally {
     dns.lookup = lookup;
   }
+}
+
+/** Runs `run` with a listen on `host` failing with `code` (a host without that loopback). */
+function withListenFailure<T>(host: string, code: string, run: () => Promise<T>): Promise<T> {
+  return withLookup((name, callback) => {
+    if (name !== host) return false;
+    const err = Object.assign(new Error(`listen ${code}: injected ${host}`), { code });
+    process.nextTick(() => callback(Object.assign(err, { syscall: 'listen', address: host })));
+    return true;
+  }, run);
 }
 
 /**
@@ -657,27 +660,30 @@ const CHOSEN_PORT =
   'carbonscope: warning: OTEL_EXPORTER_PROMETHEUS_PORT=0: the Prometheus endpoint is http://localhost:PORT/metrics, on a port the OS chose (a scraper needs a fixed one)\n';
 
 describe("register's own meter provider: a Prometheus endpoint on localhost, its default", () => {
-  // Served where `localhost` resolved first: 127.0.0.1 here, ::1 on a host whose /etc/hosts or
-  // --dns-result-order puts it first, and a scraper given the other family's address (a
-  // Prometheus scraping 127.0.0.1:9464) found nothing there.
-  for (const first of ['127.0.0.1', '::1']) {
-    it(`answers on both loopbacks where localhost is ${first} first`, async () => {
-      const [port] = await freePorts(1);
-      // Port 0 too, each loopback on the one port the OS chose.
-      for (const asked of [String(port), '0']) {
-        const env = { OTEL_EXPORTER_PROMETHEUS_PORT: asked };
-        const until = { serving: 2, lines: asked === '0' ? 1 : 0 };
-        const answers = withListenLookup('localhost', { address: first }, () =>
-          loopbackAnswers(env, until),
-        );
-        expect(await answers, asked).to.deep.equal({
-          v4: 200,
-          v6: 200,
-          lines: asked === '0' ? [CHOSEN_PORT] : [],
-        });
-      }
-    });
-  }
+  // Served where `localhost` resolved first until stop 81: 127.0.0.1 here, ::1 on a host whose
+  // /etc/hosts or --dns-result-order puts it first, and a scraper given the other family's
+  // address (a Prometheus scraping 127.0.0.1:9464) found nothing there. Each loopback is listened
+  // on by its address now: the name is never looked up, so no host's order can leave one out.
+  it('answers on both loopbacks, listening on each by its address, never looking localhost up', async () => {
+    const [port] = await freePorts(1);
+    // Port 0 too, each loopback on the one port the OS chose.
+    for (const asked of [String(port), '0']) {
+      const env = { OTEL_EXPORTER_PROMETHEUS_PORT: asked };
+      const until = { serving: 2, lines: asked === '0' ? 1 : 0 };
+      const looked: string[] = [];
+      const record = (name: string) => {
+        looked.push(name);
+        return false;
+      };
+      const answers = await withLookup(record, () => loopbackAnswers(env, until));
+      expect({ ...answers, looked: [...new Set(looked)] }, asked).to.deep.equal({
+        v4: 200,
+        v6: 200,
+        lines: asked === '0' ? [CHOSEN_PORT] : [],
+        looked: ['127.0.0.1', '::1'],
+      });
+    }
+  });
 
   // Another service on the port of both loopbacks: a line for each, where the one reason was
   // said twice, as if they were two endpoints.
@@ -722,7 +728,7 @@ describe("register's own meter provider: a Prometheus endpoint on localhost, its
   // 127.0.0.1's got, which never came, and nothing served. It serves, the port the OS chose said.
   it('serves on ::1 alone on a host without 127.0.0.1 on port 0, saying the port', async () => {
     const env = { OTEL_EXPORTER_PROMETHEUS_PORT: '0' };
-    const answers = withListenLookup('127.0.0.1', { code: 'EADDRNOTAVAIL' }, () =>
+    const answers = withListenFailure('127.0.0.1', 'EADDRNOTAVAIL', () =>
       loopbackAnswers(env, { serving: 1, lines: 1 }),
     );
     expect(await answers).to.deep.equal({ v4: 'ECONNREFUSED', v6: 200, lines: [CHOSEN_PORT] });
@@ -733,7 +739,7 @@ describe("register's own meter provider: a Prometheus endpoint on localhost, its
   it('serves on ::1 alone on a host without 127.0.0.1 on a set port, saying nothing', async () => {
     const [port] = await freePorts(1);
     const env = { OTEL_EXPORTER_PROMETHEUS_PORT: String(port) };
-    const answers = withListenLookup('127.0.0.1', { code: 'EADDRNOTAVAIL' }, () =>
+    const answers = withListenFailure('127.0.0.1', 'EADDRNOTAVAIL', () =>
       loopbackAnswers(env, { serving: 1, lines: 0 }),
     );
     expect(await answers).to.deep.equal({ v4: 'ECONNREFUSED', v6: 200, lines: [] });
@@ -746,7 +752,7 @@ describe("register's own meter provider: a Prometheus endpoint on localhost, its
       for (const asked of [String(port), '0']) {
         const env = { OTEL_EXPORTER_PROMETHEUS_PORT: asked };
         const until = { serving: 1, lines: asked === '0' ? 1 : 0 };
-        const answers = withListenLookup('::1', { code }, () => loopbackAnswers(env, until));
+        const answers = withListenFailure('::1', code, () => loopbackAnswers(env, until));
         expect(await answers, asked).to.deep.equal({
           v4: 200,
           v6: 'ECONNREFUSED',
