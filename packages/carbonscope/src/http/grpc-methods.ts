@@ -3,12 +3,13 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from
 import { GRPC_UNIMPLEMENTED, isGrpc } from './grpc-status.js';
 
 /**
- * The most method paths one tracking learns: a server registers a fixed set of methods, but a
- * server that answers any path (a gRPC proxy, an echo) would make the set as large as its
- * clients' input. It bounds the names too: past it, such a server's new paths are not named, or
- * a client's made-up paths would take every name the operation label keeps (512 by default), and
- * the application's own routes, named after them, would be `other`. Those servers share it: two
- * catch-all servers, 300 made-up paths each, took the label's 512 names between them.
+ * The most method paths learned for one operation label (grpcMethodsOf): a server registers a
+ * fixed set of methods, but a server that answers any path (a gRPC proxy, an echo) would make the
+ * set as large as its clients' input. It bounds the names too: past it, such a server's new paths
+ * are not named, or a client's made-up paths would take every name the operation label keeps (512
+ * by default), and the application's own routes, named after them, would be `other`. Those
+ * servers share it: two catch-all servers, 300 made-up paths each, took the label's 512 names
+ * between them; and so do the trackings of the label's life: one restart did the same.
  */
 export const MAX_GRPC_METHODS = 256;
 
@@ -141,6 +142,22 @@ export class GrpcMethods {
     return known;
   }
 }
+
+/**
+ * The methods learned for `owner` (a tracker: one per Carbonscope, whose operation label the
+ * names fill for its life), kept across its request trackings: each began a set of its own, and
+ * a stop and restart of request tracking let servers other than grpc-js's name MAX_GRPC_METHODS
+ * more made-up paths.
+ */
+export function grpcMethodsOf(owner: object): GrpcMethods {
+  let methods = learnedFor.get(owner);
+  if (methods === undefined) {
+    methods = new GrpcMethods();
+    learnedFor.set(owner, methods);
+  }
+  return methods;
+}
+const learnedFor = new WeakMap<object, GrpcMethods>();
 
 /**
  * Whether something read or paused the stream: `readableFlowing` is null until then, and Node

@@ -17,7 +17,7 @@ import {
   type OperationTracker,
 } from '../energy/index.js';
 import type { Logger } from '../log.js';
-import { GrpcMethods } from './grpc-methods.js';
+import { type GrpcMethods, grpcMethodsOf } from './grpc-methods.js';
 import { awaitsGrpcTrailers, cutShortGrpcStatus, grpcStatusOf, isGrpc } from './grpc-status.js';
 import { attributesOfHttp2 } from './request-attributes.js';
 import { methodFactsReader } from './request-facts.js';
@@ -243,7 +243,8 @@ export function trackHttp2Streams(
   const attached = new Set<H2Server>();
   const ignored = new WeakSet<object>();
   const factsOf = methodFactsReader(options.knownMethods);
-  const grpc = new GrpcMethods();
+  // Its tracker's, kept after the stop: a tracking started again learns within the same bound.
+  const grpc = grpcMethodsOf(tracker);
   const wantsContext = options.captureContext !== undefined && options.captureContext !== false;
   const contextActive =
     typeof options.captureContext === 'function' ? options.captureContext : () => wantsContext;

@@ -142,7 +142,15 @@ function upload(client: ItemsClient): Promise<string> {
 }
 
 /** The HTTP/2 tracking alone, its operations saying each name they were given, in order. */
-function namedStreams() {
+function namedStreams(named = namingTracker()) {
+  return {
+    names: named.names,
+    streams: trackHttp2Streams(named.tracker, { operation: 'request' }),
+  };
+}
+
+/** A tracker that keeps each operation's names: `request`, then each it was renamed or ended as. */
+function namingTracker() {
   const names: string[][] = [];
   const tracker = {
     begin: () => {
@@ -151,7 +159,7 @@ function namedStreams() {
       return { rename: (name: string) => op.push(name), end: (name: string) => op.push(name) };
     },
   } as unknown as OperationTracker;
-  return { names, streams: trackHttp2Streams(tracker, { operation: 'request' }) };
+  return { names, tracker };
 }
 
 /**
@@ -573,6 +581,36 @@ describe('http: an answer a client shapes teaches no gRPC method', () => {
       expect(named.slice(MAX_GRPC_METHODS)).to.deep.equal(['unmatched', paths[0]]);
     } finally {
       streams.stop();
+      server.close();
+    }
+  });
+
+  it("a tracking started again names no more of them: MAX_GRPC_METHODS for its tracker's label", async () => {
+    // Bounded per tracking, a stop and restart of request tracking named MAX_GRPC_METHODS more
+    // made-up paths: the label's 512 names filled after one restart.
+    const named = namingTracker();
+    const server = await echoServer('all');
+    const { port } = server.address() as AddressInfo;
+    const first = Array.from({ length: MAX_GRPC_METHODS }, (_, i) => `/evil.A/M${i}`);
+    // Again after the restart: one learned in the first tracking is named still.
+    const second = [...first.map((p) => p.replace('/evil.A/', '/evil.B/')), first[0] ?? ''];
+    try {
+      for (const paths of [first, second]) {
+        const { streams } = namedStreams(named);
+        const before = named.names.length;
+        try {
+          for (const path of paths) await echoed(port, path, { 'grpc-status': '0' });
+          const ended = () => named.names.slice(before).every((n) => n.length === 2);
+          await until(() => named.names.length === before + paths.length && ended());
+        } finally {
+          streams.stop();
+        }
+      }
+      const names = named.names.map((n) => n[1]);
+      expect(names.slice(0, first.length)).to.deep.equal(first);
+      expect(new Set(names.slice(first.length))).to.deep.equal(new Set(['unmatched', first[0]]));
+      expect(names.at(-1)).to.equal(first[0]);
+    } finally {
       server.close();
     }
   });
