@@ -45,15 +45,19 @@ function acceptError(code: string): NodeJS.ErrnoException {
   return Object.assign(new Error(`accept ${code}`), { code, errno: -24, syscall: 'accept' });
 }
 
-/** An endpoint on 127.0.0.1 that listens, the lines it says, its port written PORT. */
-async function servingEndpoint(): Promise<{ server: Server; lines: () => string[] }> {
+/**
+ * An endpoint on 127.0.0.1 that listens on `asked` (a free port where undefined), and the error
+ * lines it says, the port it serves on written PORT: port 0's line telling that port is a warning.
+ */
+async function servingEndpoint(asked?: number): Promise<{ server: Server; lines: () => string[] }> {
   const said: string[] = [];
-  const logger = stderrLogger({ level: 'warn', write: (l) => said.push(l) });
-  const [port = 0] = await freePorts(1);
+  const logger = stderrLogger({ level: 'error', write: (l) => said.push(l) });
+  const [port = 0] = asked === undefined ? await freePorts(1) : [asked];
   const [server] = listeningEndpoint((_req, res) => res.end('ok'), '127.0.0.1', port, logger);
   if (!server) throw new Error('no server');
   await once(server, 'listening');
-  return { server, lines: () => said.map((l) => l.replaceAll(String(port), 'PORT')) };
+  const served = String((server.address() as AddressInfo).port);
+  return { server, lines: () => said.map((l) => l.replaceAll(served, 'PORT')) };
 }
 
 // An error the server emits once it listened (an accept that failed) was told as a listen that
@@ -69,6 +73,19 @@ describe('the Prometheus endpoint: an error after it listened', () => {
       const { port } = server.address() as AddressInfo;
       const res = await fetch(`http://127.0.0.1:${port}/metrics`);
       expect([server.listening, res.status, await res.text()]).to.deep.equal([true, 200, 'ok']);
+    } finally {
+      server.close();
+    }
+  });
+
+  // Its line named the port asked, 127.0.0.1:0, where a user looks for the one the OS chose.
+  it('names the port it serves on, the one the OS chose on port 0', async () => {
+    const { server, lines } = await servingEndpoint(0);
+    try {
+      server.emit('error', acceptError('EMFILE'));
+      expect(lines()).to.deep.equal([
+        'carbonscope: error: Prometheus endpoint on 127.0.0.1:PORT: an error while serving, told once (it still serves): accept EMFILE\n',
+      ]);
     } finally {
       server.close();
     }
