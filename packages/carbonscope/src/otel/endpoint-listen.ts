@@ -39,8 +39,11 @@ interface Listener {
   port: number;
   /** Undefined until its listen ended; null where it listens (or stopped before its turn). */
   ended?: ListenError | null;
-  /** What a line said of it after it listened (tellServingError): each said once at most. */
-  told?: 'serving' | 'stopped';
+  /**
+   * What a line said of it after it listened (tellServingError), each once at most: the code of
+   * each error while it served, `stopped` where it found it stopped.
+   */
+  told?: Set<string>;
 }
 
 /**
@@ -181,21 +184,24 @@ function tellFailure(listener: Listener, err: ListenError, logger: Logger): void
 
 /**
  * An error the server emitted after it listened (an accept that failed: Node's server listens
- * on), told as what it is, not a listen that failed: once while the server still listens (an
- * accept fails again at each connection), and once where it found the server stopped. None
- * after carbonscope closed it.
+ * on), told as what it is, not a listen that failed: once for each code while the server still
+ * listens (an accept fails again at each connection; another code, EMFILE then ENOMEM, is news
+ * a user needs, and there are few), and once where it found the server stopped. None after
+ * carbonscope closed it.
  */
-function tellServingError(listener: Listener, err: Error, logger: Logger): void {
+function tellServingError(listener: Listener, err: ListenError, logger: Logger): void {
   const { server } = listener;
-  const state = server.listening ? 'serving' : 'stopped';
-  if (server.closed || listener.told === state || listener.told === 'stopped') return;
-  listener.told = state;
+  const serving = server.listening;
+  const told = listener.told ?? new Set<string>();
+  listener.told = told;
+  const what = serving ? `serving ${err.code ?? ''}` : 'stopped';
+  if (server.closed || told.has('stopped') || told.has(what)) return;
+  told.add(what);
   const at = hostPort(listener.host, listener.port);
-  const what =
-    state === 'serving'
-      ? `on ${at}: an error while serving, told once (it still serves)`
-      : `on ${at} stopped serving`;
-  logger.error({ err: err.message }, `Prometheus endpoint ${what}: ${err.message}`);
+  const line = serving
+    ? `on ${at}: an error while serving, told once (it still serves)`
+    : `on ${at} stopped serving`;
+  logger.error({ err: err.message }, `Prometheus endpoint ${line}: ${err.message}`);
 }
 
 /** A listen error's reason without the address Node ends its message with. */

@@ -78,6 +78,25 @@ describe('the Prometheus endpoint: an error after it listened', () => {
     }
   });
 
+  // Told once in all, an error of another code after the first (ENOMEM after EMFILE) was
+  // never said: the first one's cause may be gone, and the user read of that one only.
+  it('says an error of another code too, once each', async () => {
+    const { server, lines } = await servingEndpoint();
+    try {
+      for (const code of ['EMFILE', 'ENOMEM', 'EMFILE', 'ENOMEM']) {
+        server.emit('error', acceptError(code));
+      }
+      expect(lines()).to.deep.equal(
+        ['EMFILE', 'ENOMEM'].map(
+          (code) =>
+            `carbonscope: error: Prometheus endpoint on 127.0.0.1:PORT: an error while serving, told once (it still serves): accept ${code}\n`,
+        ),
+      );
+    } finally {
+      server.close();
+    }
+  });
+
   // Its line named the port asked, 127.0.0.1:0, where a user looks for the one the OS chose.
   it('names the port it serves on, the one the OS chose on port 0', async () => {
     const { server, lines } = await servingEndpoint(0);
