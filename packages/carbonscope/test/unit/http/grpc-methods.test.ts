@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import {
   GrpcMethods,
   grpcAnswerOf,
+  grpcMethodsOf,
   isGrpcMethodPath,
   MAX_GRPC_METHODS,
   MAX_LEARNED_PATH,
@@ -174,6 +175,22 @@ describe('http: gRPC calls are named by the method their server serves', () => {
     // grpc-js's servers take none of them: each names its own methods.
     expect(methods.nameOf(stream(SENT.notFound), call('/a.S/Get'), grpcJsServer())).to.equal(
       '/a.S/Get',
+    );
+  });
+
+  // The bound is one operation label's, and each Carbonscope has its own (its tracker): one whose
+  // catch-all server filled it leaves another's as empty as it was.
+  it('keeps the methods learned per owner: one for its trackings, none shared with another', () => {
+    const [one, other] = [{}, {}];
+    expect(grpcMethodsOf(one)).to.equal(grpcMethodsOf(one));
+    const echo = otherServer();
+    for (let i = 0; i < MAX_GRPC_METHODS; i++) {
+      grpcMethodsOf(one).nameOf(stream(SENT.notFound), call(`/any.S/M${i}`), echo);
+    }
+    const next = call(`/any.S/M${MAX_GRPC_METHODS}`);
+    expect(grpcMethodsOf(one).nameOf(stream(SENT.notFound), next, echo)).to.equal(undefined);
+    expect(grpcMethodsOf(other).nameOf(stream(SENT.notFound), next, echo)).to.equal(
+      `/any.S/M${MAX_GRPC_METHODS}`,
     );
   });
 
