@@ -49,6 +49,7 @@ import { checkAppendable } from './csv.js';
 import { HostCpuMean } from './host-cpu-read.js';
 import { IntensityMix } from './intensity-mix.js';
 import { KeptNotes } from './kept-notes.js';
+import { PushesInFlight } from './pushes-in-flight.js';
 import { type RamUse, RamUseMean } from './report.js';
 import { unreadZoneWarning } from './unread-zone.js';
 
@@ -98,6 +99,8 @@ interface OtlpPush {
   secrets: readonly string[];
   /** The TLS variables its exporter reads, which a failed handshake names. */
   tls: TlsVariables;
+  /** The pushes not answered yet, and whether one was cut at its deadline. */
+  pushes: PushesInFlight;
   /**
    * Lets no more push out: the reader's shutdown flushes once more, which after a last push
    * that got through sent the same figures a second time.
@@ -142,6 +145,7 @@ async function otlpPush(
   });
   const reporting = periodic ? carrying : undefined;
   let open = true;
+  const pushes = new PushesInFlight();
   const results = withResults(carrying, (result, metrics) => {
     outcome.last = result;
     outcome.temporality.see(metrics);
@@ -150,7 +154,8 @@ async function otlpPush(
     else if (refusedAsMalformed(result)) outcome.lost += 1;
   });
   // A failed push's delta points go with the next export, the last one included, counted there.
-  const exporter = gated(carryingFailedPushes(results, carrying, carriedMax), () => open);
+  const sent = pushes.track(results);
+  const exporter = gated(carryingFailedPushes(sent, carrying, carriedMax), () => open);
   const provider = new sdk.MeterProvider({
     // As the OTel SDK makes one, the run's own attributes last: its service.instance.id keeps
     // two runs at once two series even where OTEL_RESOURCE_ATTRIBUTES sets one for every process.
@@ -171,6 +176,7 @@ async function otlpPush(
     kept,
     secrets: redactionList(secrets),
     tls,
+    pushes,
     closeGate: () => {
       open = false;
     },
@@ -260,8 +266,9 @@ export type PushEnd = 'none' | 'pushed' | 'told' | 'failed';
 
 /**
  * How session.discard() left the pushes: `none` got through; `pushed`, one did (its figures
- * cover no command); `unanswered`, the latest had no answer within PUSH_TIMEOUT_MS (cut at it,
- * or still in flight), and may have got through.
+ * cover no command); `unanswered`, one of them had no answer within PUSH_TIMEOUT_MS (cut at it,
+ * the latest or an earlier one, or still in flight after discard's wait), and may have got
+ * through.
  */
 export type Discarded = 'none' | 'pushed' | 'unanswered';
 
@@ -307,7 +314,7 @@ export interface Session {
   close(): Promise<PushEnd>;
   /**
    * Releases the OTel provider without a last push (a command that never started), after the
-   * push in flight (if any) within PUSH_TIMEOUT_MS, and tells the lines `run` kept: whether a
+   * pushes in flight (if any) within PUSH_TIMEOUT_MS, and tells the lines `run` kept: whether a
    * periodic push got through, whose figures cover no command (Discarded).
    */
   discard(): Promise<Discarded>;
@@ -522,18 +529,17 @@ export async function openSession(o: SessionOptions): Promise<Session> {
     },
     async discard() {
       if (!otlp) return 'none';
-      // Gated, the reader's shutdown flush sends nothing; it waits for a push in flight, whose
-      // fate (taken, partly rejected) the run's lines then say, bounded as the last push is.
+      // Gated, the reader's shutdown flush sends nothing; it waits for every push in flight,
+      // whose fate (taken, partly rejected) the run's lines then say, bounded as the last push is.
       otlp.closeGate();
       const shut = otlp.provider.shutdown().catch(() => undefined);
-      const settled = await settlesWithin(shut, PUSH_TIMEOUT_MS);
+      const settled = await settlesWithin(Promise.all([shut, otlp.pushes.none()]), PUSH_TIMEOUT_MS);
       otlp.kept.tell(logger);
       if (otlp.outcome.delivered) return 'pushed';
       // The exporter cuts a push at PUSH_TIMEOUT_MS too, from its start: one held that long
-      // fails as timed out before this wait ends, and may have reached the collector all the same.
-      const last = otlp.outcome.last;
-      const cut = last !== undefined && failureOf(last) === EXPORT_TIMED_OUT;
-      return settled && !cut ? 'none' : 'unanswered';
+      // fails as timed out, and may have reached the collector all the same, whatever the
+      // pushes after it were answered.
+      return settled && !otlp.pushes.cut ? 'none' : 'unanswered';
     },
   };
 }

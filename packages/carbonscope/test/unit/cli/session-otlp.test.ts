@@ -221,6 +221,22 @@ describe("run's --otlp session", () => {
     expect(value, text).to.equal('unanswered');
     expect(lines, text).to.deep.equal([]);
   });
+
+  it('discards as unanswered where a push was cut at its deadline, whatever a later one said', async function () {
+    this.timeout(30_000);
+    // The first push held past the exporter's 3 s cut (those sent beside it are cut with it),
+    // those after it refused (401): the latest result alone read `none`, of a push that may
+    // have reached the collector.
+    let received = 0;
+    const answer = () =>
+      ++received === 1 ? new Promise<number>((r) => setTimeout(() => r(200), 5000)) : 401;
+    const { value, text } = await withSession({ answer }, {}, async (session, receiver) => {
+      await until(() => receiver.received.length >= 4);
+      await session.meter.stop();
+      return session.discard();
+    });
+    expect(value, text).to.equal('unanswered');
+  });
 });
 
 describe("monitor's --otlp session", () => {
