@@ -9,8 +9,8 @@ export const KEPT_NOTES_MAX = 32;
  * The push lines `run` tells at its end (PushNote: a partial success, points the carrying
  * dropped), where its pushes' other lines go nowhere: none interrupts the command's output, and
  * none is lost. At most KEPT_NOTES_MAX lines, then a count, so a long outage holds no more. One
- * that comes once they were told (a push in flight answered after the end's deadline) is told
- * then, if carbonscope has not exited yet: nothing is held back for it. `monitor` tells its
+ * that comes once they were told is told then, through the logger they were told to (which the
+ * session silences after a failed end's line: LinesUntilEnd). `monitor` tells its
  * lines as they come (told to its logger from the start) and counts them for its end as `run`.
  */
 export class KeptNotes {

@@ -49,6 +49,7 @@ import { checkAppendable } from './csv.js';
 import { HostCpuMean } from './host-cpu-read.js';
 import { IntensityMix } from './intensity-mix.js';
 import { KeptNotes } from './kept-notes.js';
+import { LinesUntilEnd } from './lines-until-end.js';
 import { PushesInFlight } from './pushes-in-flight.js';
 import { type RamUse, RamUseMean } from './report.js';
 import { unreadZoneWarning } from './unread-zone.js';
@@ -101,6 +102,8 @@ interface OtlpPush {
   tls: TlsVariables;
   /** The pushes not answered yet, and whether one was cut at its deadline. */
   pushes: PushesInFlight;
+  /** Where the pushes' lines go until the end line, and nowhere after it. */
+  lines: LinesUntilEnd;
   /**
    * Lets no more push out: the reader's shutdown flushes once more, which after a last push
    * that got through sent the same figures a second time.
@@ -136,9 +139,10 @@ async function otlpPush(
   // but those no later line takes back (a partial success, dropped points), kept for its end.
   // `monitor` tells them as they come (told to its logger from the start); both ends count them.
   const quiet = stderrLogger({ level: 'silent' });
+  const lines = new LinesUntilEnd();
   const kept = new KeptNotes();
-  if (periodic) kept.tell(periodic);
-  const carrying = reportingFailures(own, url, periodic ?? quiet, {
+  if (periodic) kept.tell(lines.through(periodic));
+  const carrying = reportingFailures(own, url, lines.through(periodic ?? quiet), {
     secrets,
     tls,
     notes: kept.note,
@@ -177,6 +181,7 @@ async function otlpPush(
     secrets: redactionList(secrets),
     tls,
     pushes,
+    lines,
     closeGate: () => {
       open = false;
     },
@@ -231,6 +236,12 @@ function shortfalls(push: OtlpPush): string[] {
       ? [`${rejected} data points the collector rejected (a partial success, as told above)`]
       : []),
   ];
+}
+
+/** The line before a failed end's where pushes are in flight: their answers are not told. */
+function inFlightText(count: number, shown: string): string {
+  const them = count === 1 ? 'it' : 'they';
+  return `${pushesText(count)} to ${shown} still in flight at the end: whether ${them} got through is not told`;
 }
 
 /** `1 push`, `3 earlier pushes`. */
@@ -503,7 +514,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
       if (!otlp) return 'none';
       const failure = await finalPush(otlp);
       // The lines `run` kept (a partial success, dropped points), before the end's that sums them.
-      otlp.kept.tell(logger);
+      otlp.kept.tell(otlp.lines.through(logger));
       const short = shortfalls(otlp);
       if (failure === undefined) {
         otlp.closeGate();
@@ -523,8 +534,13 @@ export async function openSession(o: SessionOptions): Promise<Session> {
       const dropped = otlp.outcome.delivered
         ? `${droppedText(undefined, otlp.outcome.temporality.value, true)}${untoldText(otlp.outcome)}${short.map((s) => `, and ${s}`).join('')}`
         : "this run's metrics were not delivered";
+      // No shutdown, which would wait for the pushes in flight and hold the exit as long again:
+      // the reader runs on until the process exits, gated, and its pushes' lines end here.
+      otlp.closeGate();
+      otlp.lines.end();
+      const flying = otlp.pushes.count;
+      if (flying > 0) logger.warn(inFlightText(flying, otlp.shown));
       logger.error(`could not push metrics to ${otlp.shown}: ${failure}; ${dropped}`);
-      // No shutdown: the reader's would push once more and hold the exit as long again.
       return 'failed';
     },
     async discard() {
@@ -535,6 +551,8 @@ export async function openSession(o: SessionOptions): Promise<Session> {
       const shut = otlp.provider.shutdown().catch(() => undefined);
       const settled = await settlesWithin(Promise.all([shut, otlp.pushes.none()]), PUSH_TIMEOUT_MS);
       otlp.kept.tell(logger);
+      // A push still in flight is answered after `run`'s last line, which says it may get through.
+      otlp.lines.end();
       if (otlp.outcome.delivered) return 'pushed';
       // The exporter cuts a push at PUSH_TIMEOUT_MS too, from its start: one held that long
       // fails as timed out, and may have reached the collector all the same, whatever the

@@ -237,6 +237,65 @@ describe("run's --otlp session", () => {
     });
     expect(value, text).to.equal('unanswered');
   });
+
+  it('pushes nothing and tells no line after its end where the last push failed', async function () {
+    this.timeout(30_000);
+    // A failed end left the reader pushing until the process exited (no shutdown, which would
+    // wait): a push answered after the end line had its line after it, a partial success here.
+    let ended = false;
+    let received = 0;
+    const receiving = {
+      answer: () => (ended || ++received === 1 ? 200 : 401),
+      partialSuccess: () => (ended ? { rejected: 2, message: 'pushed after the end' } : undefined),
+    };
+    const { value, lines, text, url } = await withSession(
+      receiving,
+      { json: true },
+      async (session, receiver) => {
+        await until(() => receiver.pushes.length >= 1);
+        await session.meter.stop();
+        const end = await session.close();
+        ended = true;
+        const before = receiver.received.length;
+        await new Promise((r) => setTimeout(r, 2500));
+        const late = receiver.received.length - before;
+        // Stopped, so that no push of it is in flight during the specs after this one.
+        await session.discard();
+        return { end, late };
+      },
+    );
+    expect(value, text).to.deep.equal({ end: 'failed', late: 0 });
+    expect(lines, text).to.deep.equal([
+      `carbonscope: error: could not push metrics to ${url}: Unauthorized (HTTP 401): "{}"; dropped what was counted since the last push that got through`,
+    ]);
+  });
+
+  it('says before its end line that a push is still in flight, where one is', async function () {
+    this.timeout(30_000);
+    // The periodic push answered 0.8 s into the end, the last one sent after it never: cut at
+    // its own 3 s, it is still in flight when the end's 3 s wait is over.
+    let received = 0;
+    const answer = () =>
+      new Promise<number>((r) => setTimeout(() => r(200), ++received === 1 ? 800 : 6000));
+    const { value, lines, text, url } = await withSession({ answer }, {}, async (session, r) => {
+      await until(() => r.received.length >= 1);
+      await session.meter.stop();
+      const end = await session.close();
+      await session.discard();
+      return end;
+    });
+    expect(value, text).to.equal('failed');
+    expect(lines, text).to.have.length(2);
+    // The reader's next periodic push starts once its own 1 s wait for the last one is over,
+    // within the end's wait, or (rarely) just after it: one or two in flight.
+    const flying =
+      /^carbonscope: warning: (1 push|2 pushes) to (\S+) still in flight at the end: whether (it|they) got through is not told$/;
+    expect(lines[0], text).to.match(flying);
+    expect(flying.exec(lines[0] ?? '')?.[2]).to.equal(url);
+    expect(lines[1]).to.equal(
+      `carbonscope: error: could not push metrics to ${url}: no answer within 3 s; dropped what was counted since the last push that got through`,
+    );
+  });
 });
 
 describe("monitor's --otlp session", () => {
