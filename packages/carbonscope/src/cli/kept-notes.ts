@@ -1,6 +1,11 @@
 import type { Logger } from '../log.js';
-import type { PushNote } from '../otel/binding/index.js';
-import { type ExportResult, failureOf, partialSuccessOf } from '../otel/sdk/index.js';
+import { countsOf, type PushNote } from '../otel/binding/index.js';
+import {
+  type ExportResult,
+  failureOf,
+  partialSuccessOf,
+  type ResourceMetrics,
+} from '../otel/sdk/index.js';
 
 /** How many lines are kept to tell at the end: a partial success has 16 reasons at most. */
 export const KEPT_NOTES_MAX = 32;
@@ -26,6 +31,13 @@ export class KeptNotes {
   droppedPoints = 0;
   /** The data points the collector rejected in its partial successes, every push's. */
   rejectedPoints = 0;
+  /**
+   * The data points of the pushes that got through, and how many: what rejectedPoints is of.
+   * Under cumulative temporality each push sends every series again, so a series rejected at
+   * every push counts once for each: `6 data points` alone read as 6 series.
+   */
+  takenPoints = 0;
+  takenPushes = 0;
 
   readonly note = (line: string, note: PushNote): void => {
     if (note.kind === 'dropped') {
@@ -42,10 +54,13 @@ export class KeptNotes {
    * where its reason was told already (a line for each reason), and a push that got through
    * ends the outage, whose total line then counts as dropped before it.
    */
-  readonly see = (result: ExportResult): void => {
+  readonly see = (result: ExportResult, metrics: ResourceMetrics): void => {
     this.rejectedPoints += partialSuccessOf(result)?.rejected ?? 0;
     this.failing = failureOf(result) !== undefined;
-    if (!this.failing) this.outagePoints = 0;
+    if (this.failing) return;
+    this.outagePoints = 0;
+    this.takenPoints += countsOf(metrics).points;
+    this.takenPushes += 1;
   };
 
   /**

@@ -153,7 +153,7 @@ async function otlpPush(
   const results = withResults(carrying, (result, metrics) => {
     outcome.last = result;
     outcome.temporality.see(metrics);
-    kept.see(result);
+    kept.see(result, metrics);
     if (failureOf(result) === undefined) outcome.delivered = true;
     else if (refusedAsMalformed(result)) outcome.lost += 1;
   });
@@ -227,15 +227,21 @@ function lostUntold({ temporality, untold }: OtlpPush['outcome']): number {
  */
 function shortfalls(push: OtlpPush): string[] {
   const capped = push.kept.droppedBefore;
-  const rejected = push.kept.rejectedPoints;
   return [
     ...(capped > 0
       ? [`${capped} delta data points that failed pushes carried (dropped, as told above)`]
       : []),
-    ...(rejected > 0
-      ? [`${rejected} data points the collector rejected (a partial success, as told above)`]
-      : []),
+    ...(push.kept.rejectedPoints > 0 ? [rejectedText(push.kept)] : []),
   ];
+}
+
+/**
+ * `6 of the 40 data points of 2 pushes that got through, which the collector rejected (…)`: a sum
+ * over pushes, which under cumulative temporality counts a series rejected at each push again.
+ */
+function rejectedText(kept: KeptNotes): string {
+  const of = `of the ${kept.takenPoints} data points of ${pushesText(kept.takenPushes)}`;
+  return `${kept.rejectedPoints} ${of} that got through, which the collector rejected (a partial success, as told above)`;
 }
 
 /** The line before a failed end's where pushes are in flight: their answers are not told. */

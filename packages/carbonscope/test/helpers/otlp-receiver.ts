@@ -234,6 +234,20 @@ export async function otlpReceiver(options: OtlpReceiverOptions = {}): Promise<O
   };
 }
 
+/** The data points of the pushes `requests`, every metric's, as the collector counts them. */
+export function dataPointCount(requests: readonly OtlpMetricsRequest[]): number {
+  let points = 0;
+  for (const request of requests) {
+    for (const { scopeMetrics } of request.resourceMetrics) {
+      for (const { metrics } of scopeMetrics) {
+        for (const m of metrics)
+          points += (m.sum ?? m.gauge ?? m.histogram)?.dataPoints.length ?? 0;
+      }
+    }
+  }
+  return points;
+}
+
 /** A string attribute's value. */
 export function stringAttribute(attributes: OtlpAttribute[] | undefined, key: string) {
   return attributes?.find((a) => a.key === key)?.value.stringValue;

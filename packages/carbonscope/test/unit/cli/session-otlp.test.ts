@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { parseRunArgs } from '../../../src/cli/args.js';
 import { openSession, type Session, startMeter } from '../../../src/cli/session.js';
 import {
+  dataPointCount,
   type OtlpReceiver,
   type OtlpReceiverOptions,
   otlpReceiver,
@@ -71,7 +72,12 @@ async function withSession<T>(
       await startMeter(session.meter);
       return body(session, receiver);
     });
-    return { value, lines, text: lines.join('\n'), url: `${receiver.url}/v1/metrics` };
+    // What the pushes that got through carried: what a partial success's points are of.
+    const taken = {
+      points: dataPointCount(receiver.pushes.map((p) => p.body)),
+      pushes: receiver.pushes.length,
+    };
+    return { value, lines, text: lines.join('\n'), url: `${receiver.url}/v1/metrics`, taken };
   } finally {
     if (before === undefined) delete process.env[TEMPORALITY];
     else process.env[TEMPORALITY] = before;
@@ -79,9 +85,24 @@ async function withSession<T>(
   }
 }
 
+/**
+ * The end's line where the collector rejected `rejected` points of the pushes `taken` counts:
+ * `6 data points` alone read as 6 series, where a cumulative push sends each series again.
+ */
+function rejectedLine(url: string, rejected: number, taken: { points: number; pushes: number }) {
+  const pushes = `${taken.pushes} ${taken.pushes === 1 ? 'push' : 'pushes'}`;
+  return `carbonscope: warning: pushed the metrics to ${url}, but not ${rejected} of the ${taken.points} data points of ${pushes} that got through, which the collector rejected (a partial success, as told above)`;
+}
+
 /** Waits until `done()` holds, looking every 50 ms. */
 async function until(done: () => boolean): Promise<void> {
   while (!done()) await new Promise((r) => setTimeout(r, 50));
+}
+
+/** Stops the session's meter once `done()` holds: what its end then reads is final. */
+async function stopOnce(session: Session, done: () => boolean): Promise<void> {
+  await until(done);
+  await session.meter.stop();
 }
 
 /**
@@ -98,8 +119,7 @@ async function runSession(
   const receiving = { answer, ...(partialSuccess ? { partialSuccess } : {}) };
   const { value: end, ...rest } = await withSession(receiving, pushing, async (session, r) => {
     // The refused pushes were answered before the next one was sent, a second later.
-    await until(() => r.pushes.length >= 1);
-    await session.meter.stop();
+    await stopOnce(session, () => r.pushes.length >= 1);
     const end = await session.close();
     // A last push that failed leaves the reader pushing (`run` exits): stopped, so no push of
     // it is in flight during the specs after this one.
@@ -151,14 +171,14 @@ describe("run's --otlp session", () => {
   it('ends in a line that counts the points a partial success rejected, not as pushed', async function () {
     this.timeout(30_000);
     // Stop 81 told the partial success's line, then `OTLP: pushed the metrics` as all delivered.
-    let taken = 0;
+    let answered = 0;
     const partialSuccess = () =>
-      ++taken === 1 ? { rejected: 3, message: 'unit J not allowed' } : undefined;
-    const { end, lines, text, url } = await runSession([], { json: true, partialSuccess });
+      ++answered === 1 ? { rejected: 3, message: 'unit J not allowed' } : undefined;
+    const { end, lines, text, url, taken } = await runSession([], { json: true, partialSuccess });
     expect(end, text).to.equal('told');
     expect(lines, text).to.deep.equal([
       `carbonscope: warning: the collector at ${url} took a push but rejected 3 of its data points: "unit J not allowed" (told once for each reason)`,
-      `carbonscope: warning: pushed the metrics to ${url}, but not 3 data points the collector rejected (a partial success, as told above)`,
+      rejectedLine(url, 3, taken),
     ]);
   });
 
@@ -197,8 +217,7 @@ describe("run's --otlp session", () => {
       receiving,
       { json: true },
       async (session, receiver) => {
-        await until(() => receiver.received.length >= 1);
-        await session.meter.stop();
+        await stopOnce(session, () => receiver.received.length >= 1);
         return session.discard();
       },
     );
@@ -214,8 +233,7 @@ describe("run's --otlp session", () => {
     // as refused, `none`, and the run said nothing of a push the collector took at 4 s.
     const receiving = { answer: () => new Promise<number>((r) => setTimeout(() => r(200), 4000)) };
     const { value, lines, text } = await withSession(receiving, {}, async (session, receiver) => {
-      await until(() => receiver.received.length >= 1);
-      await session.meter.stop();
+      await stopOnce(session, () => receiver.received.length >= 1);
       return session.discard();
     });
     expect(value, text).to.equal('unanswered');
@@ -231,8 +249,7 @@ describe("run's --otlp session", () => {
     const answer = () =>
       ++received === 1 ? new Promise<number>((r) => setTimeout(() => r(200), 5000)) : 401;
     const { value, text } = await withSession({ answer }, {}, async (session, receiver) => {
-      await until(() => receiver.received.length >= 4);
-      await session.meter.stop();
+      await stopOnce(session, () => receiver.received.length >= 4);
       return session.discard();
     });
     expect(value, text).to.equal('unanswered');
@@ -252,8 +269,7 @@ describe("run's --otlp session", () => {
       receiving,
       { json: true },
       async (session, receiver) => {
-        await until(() => receiver.pushes.length >= 1);
-        await session.meter.stop();
+        await stopOnce(session, () => receiver.pushes.length >= 1);
         const end = await session.close();
         ended = true;
         const before = receiver.received.length;
@@ -278,8 +294,7 @@ describe("run's --otlp session", () => {
     const answer = () =>
       new Promise<number>((r) => setTimeout(() => r(200), ++received === 1 ? 800 : 6000));
     const { value, lines, text, url } = await withSession({ answer }, {}, async (session, r) => {
-      await until(() => r.received.length >= 1);
-      await session.meter.stop();
+      await stopOnce(session, () => r.received.length >= 1);
       const end = await session.close();
       await session.discard();
       return end;
@@ -306,16 +321,13 @@ describe("monitor's --otlp session", () => {
     let taken = 0;
     const partialSuccess = () =>
       ++taken <= 2 ? { rejected: 3, message: 'unit J not allowed' } : undefined;
-    const { end, lines, text, url } = await runSession([], {
-      json: true,
-      pushWarnings: true,
-      partialSuccess,
-    });
+    const session = await runSession([], { json: true, pushWarnings: true, partialSuccess });
+    const { end, lines, text, url } = session;
     expect(end, text).to.equal('told');
-    const rejected = 3 * Math.min(taken, 2);
+    expect(session.taken.pushes, text).to.equal(taken);
     expect(lines, text).to.deep.equal([
       `carbonscope: warning: the collector at ${url} took a push but rejected 3 of its data points: "unit J not allowed" (told once for each reason)`,
-      `carbonscope: warning: pushed the metrics to ${url}, but not ${rejected} data points the collector rejected (a partial success, as told above)`,
+      rejectedLine(url, 3 * Math.min(taken, 2), session.taken),
     ]);
   });
 
