@@ -556,7 +556,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
       otlp.closeGate();
       const shut = otlp.provider.shutdown().catch(() => undefined);
       const settled = await settlesWithin(Promise.all([shut, otlp.pushes.none()]), PUSH_TIMEOUT_MS);
-      otlp.kept.tell(logger);
+      otlp.kept.tell(otlp.lines.through(logger));
       // A push still in flight is answered after `run`'s last line, which says it may get through.
       otlp.lines.end();
       if (otlp.outcome.delivered) return 'pushed';
