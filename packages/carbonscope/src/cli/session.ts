@@ -544,7 +544,10 @@ export async function openSession(o: SessionOptions): Promise<Session> {
       // the reader runs on until the process exits, gated, and its pushes' lines end here.
       otlp.closeGate();
       otlp.lines.end();
-      const flying = otlp.pushes.count;
+      // A last push with no answer is still in flight itself (it went out once the end's 3 s had
+      // begun, and the exporter cuts it 3 s from its own start): the end line tells it, and told
+      // here too it read as a second push, `not told` against the end's `not delivered`.
+      const flying = otlp.pushes.count - (failure === NO_ANSWER ? 1 : 0);
       if (flying > 0) logger.warn(inFlightText(flying, otlp.shown));
       logger.error(`could not push metrics to ${otlp.shown}: ${failure}; ${dropped}`);
       return 'failed';
