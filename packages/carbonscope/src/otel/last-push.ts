@@ -20,6 +20,7 @@ import {
   otlpMetricsEndpoint,
   otlpTlsVariables,
   type PushMetricExporter,
+  stopWaiting,
 } from './sdk/index.js';
 
 /**
@@ -67,11 +68,14 @@ export interface LastPush {
  * What does not get through is said in one line, with how much: under cumulative temporality
  * (OTLP's default) the collector lacks what was counted since the last push that got through,
  * under delta what was since the push before, or since the last that got through where failed
- * pushes' delta points are carried (droppedText). A push already under way when the
- * stop comes is the SDK's to await: where it outlasts the deadline the line is told then, but
- * its socket or its retry keeps the process up to its own timeout; where it ends sooner, the
- * last push behind it has its deadline from its own start (the stop then waits twice the
- * deadline at most).
+ * pushes' delta points are carried (droppedText). A periodic push that only waits out its
+ * retry's backoff when the stop comes (stopWaiting: no request of it open) fails at once, so the
+ * last push goes now with what it carried (cumulative: the totals; delta: carried again where
+ * failed pushes' points are), and its retry is never sent, which would count a delta point twice.
+ * A push with its request in flight is the SDK's to await: where it outlasts the deadline the
+ * line is told then, but its socket keeps the process up to its own timeout; where it ends
+ * sooner (or goes back to waiting, and fails then), the last push behind it has its deadline
+ * from its own start (the stop then waits twice the deadline at most).
  */
 export async function lastPushWithin(
   periodic: ReportingExporter,
@@ -142,6 +146,8 @@ export async function lastPushWithin(
     within: async (stop) => {
       // A periodic push under way that fails now has this last one behind it, which tells.
       periodic.ending(false);
+      // One that only waits for its retry fails now (carried, under delta): the last one goes.
+      stopWaiting(periodic);
       deadlineMs = periodic.lastFailed ? outageMs : steadyMs;
       last = periodic.lastFailed ? outage : steady;
       const stopping = stop();

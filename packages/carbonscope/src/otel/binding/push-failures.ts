@@ -12,6 +12,7 @@ import {
   type PushMetricExporter,
   partialSuccessOf,
   shownReason,
+  waitingPassedOn,
 } from '../sdk/index.js';
 import { CARRIED_POINTS_MAX, carryingFailedDeltas, refusedAsMalformed } from './carried-deltas.js';
 import {
@@ -226,6 +227,8 @@ export function reportingFailures(
       return carries;
     },
   };
+  // lastPushWithin stops the waiting of the exporter it reports on through it.
+  waitingPassedOn(reporting, exporter);
   const warn = (text: string, points: number) =>
     notes(`metrics for ${shown}: ${text}`, { kind: 'dropped', points });
   carriable.set(reporting, {

@@ -9,6 +9,7 @@ import type { Env } from '../../settings.js';
 import { IdleSockets, REUSE_IDLE_MS } from './idle-sockets.js';
 import { partialSuccessIn, withPartialSuccess } from './partial-success.js';
 import { BODY_READ } from './refusal-reason.js';
+import { STOPPED_WAITING, WaitingExports } from './waiting-exports.js';
 
 const REQUEST_START = 'http.client.request.start';
 /** Published as an answer's head arrives, before the request's 'response' event. */
@@ -37,6 +38,8 @@ export class OwnRequests {
   readonly agents: AgentFactory | HttpsAgentOptions;
   /** Their kept-alive connections, not reused for a push after longer idle than the bound. */
   readonly idle: IdleSockets;
+  /** Its exports unanswered, those that only wait answered at the process's end (stopWaiting). */
+  readonly waiting = new WaitingExports();
 
   constructor(given: AgentFactory | HttpsAgentOptions, reuseIdleMs = REUSE_IDLE_MS) {
     this.agents = typeof given === 'function' ? this.remembering(given) : this.marked(given);
@@ -223,6 +226,7 @@ function onRequestStart(message: unknown): void {
   // Node's ClientRequest keeps the agent it was sent through; @types/node leaves it out.
   const agent = (request as { agent?: Agent }).agent;
   if (agent) own.idle.saw(agent, request);
+  own.waiting.sent(request, agent);
   idleTimeoutAfterIo(request);
   const cancel = atDeadline(
     Math.max(0, earliestOf(own) - performance.now()),
@@ -302,6 +306,39 @@ function refusal(error: Error, answer: HttpAnswer): Error {
 /** What export()s a batch with a callback: the OTLP exporters of every signal. */
 interface Exporting<T, R> {
   export(items: T, done: (result: R) => void): void;
+  forceFlush?(): Promise<void>;
+  shutdown?(): Promise<void>;
+}
+
+/** ExportResultCode.FAILED of @opentelemetry/core, as optional-sdk's EXPORT_FAILED. */
+const FAILED = 1;
+
+/** What stopWaiting calls for an exporter: exportsWithin's, and wrappers that pass it on. */
+const stoppers = new WeakMap<object, () => void>();
+
+/**
+ * The process's end began, and `exporter` (exportsWithin's, or one waitingPassedOn named) makes
+ * no push but the one under way: an export of it that only waits out its retry backoff is
+ * answered failed now, its retry is never sent, and its forceFlush and shutdown no longer wait
+ * for it (WaitingExports). For the periodic exporter beside the last push's own (lastPushWithin):
+ * an exporter that makes the last push itself must not be stopped. Any other: nothing happens.
+ */
+export function stopWaiting(exporter: object): void {
+  stoppers.get(exporter)?.();
+}
+
+/** `outer`, a wrapper around `inner`, stops `inner`'s waiting where stopWaiting is called on it. */
+export function waitingPassedOn(outer: object, inner: object): void {
+  const stop = stoppers.get(inner);
+  if (stop !== undefined) stoppers.set(outer, stop);
+}
+
+/** The failure an export that waited at the stop is answered with: its refusal, if it had one. */
+function stoppedResult<R>(answer: HttpAnswer | undefined): R {
+  const refused = answer !== undefined && RETRIED_STATUSES.includes(answer.status);
+  const result = { code: FAILED, error: new Error(refused ? RETRYABLE_STATUS : STOPPED_WAITING) };
+  // The ExportResult of every signal's exporter: @opentelemetry/core's, one shape for all.
+  return withStatus(result as R, answer);
 }
 
 /**
@@ -319,7 +356,14 @@ export function exportsWithin<E extends Exporting<T, R>, T, R>(
   own: OwnRequests,
 ): E {
   const inner = exporter.export.bind(exporter);
+  const { waiting } = own;
+  /** Each export's answer, settled when it is answered (at the stop, if it waited). */
+  const answering = new Set<Promise<void>>();
   exporter.export = (items, done) => {
+    if (waiting.stopped) {
+      done(stoppedResult(undefined));
+      return;
+    }
     const now = performance.now();
     own.idle.dropStale(now);
     const flight: Flight = { own, at: now + timeoutMs };
@@ -327,21 +371,63 @@ export function exportsWithin<E extends Exporting<T, R>, T, R>(
     // An exporter that never answered would keep the channel subscribed: one timeout more.
     const stray = setTimeout(() => land(flight), 2 * timeoutMs);
     stray.unref();
-    const answer = (result: R) => {
+    let answered: () => void = () => undefined;
+    const settled = new Promise<void>((resolve) => {
+      answered = resolve;
+    });
+    answering.add(settled);
+    // Answered at the stop, the flight flies on until the exporter's own answer: a request its
+    // retry would still start (through an agent not seen yet) is cut (WaitingExports.sent).
+    const answer = once((result: R) => {
+      answered();
+      answering.delete(settled);
+      done(result);
+    });
+    const answeredHere = waiting.began(() => answer(stoppedResult(flight.answer)));
+    const late = (result: R) => {
       clearTimeout(stray);
       own.idle.used(performance.now());
       land(flight);
-      done(withStatus(result, flight.answer));
+      answeredHere();
+      answer(withStatus(result, flight.answer));
     };
     try {
-      inner(items, answer);
+      inner(items, late);
     } catch (err) {
       clearTimeout(stray);
       land(flight);
+      answeredHere();
+      answering.delete(settled);
       throw err;
     }
   };
+  // From the stop, they wait for the exports with a request open alone, not for a retry's timer.
+  const flush = exporter.forceFlush?.bind(exporter);
+  const shutdown = exporter.shutdown?.bind(exporter);
+  const answers = async () => {
+    await Promise.all(answering);
+  };
+  if (flush) exporter.forceFlush = () => (waiting.stopped ? answers() : flush());
+  if (shutdown) {
+    exporter.shutdown = async () => {
+      if (!waiting.stopped) return shutdown();
+      await answers();
+      // Its transport's end comes after the abandoned retry's timer: not waited for.
+      shutdown().catch(() => undefined);
+    };
+  }
+  stoppers.set(exporter, () => waiting.stop());
   return exporter;
+}
+
+/** `fn`, called once: later calls do nothing. */
+function once<A>(fn: (arg: A) => void): (arg: A) => void {
+  let called = false;
+  return (arg) => {
+    if (called) return;
+    called = true;
+    fn(arg);
+  };
 }
 
 /** `url` if it parses, as the exporter takes a variable: one that does not is left unset. */

@@ -9,6 +9,8 @@ export {
   EXPORT_TIMED_OUT,
   type OtlpSignal,
   otlpMetricsEndpoint,
+  stopWaiting,
+  waitingPassedOn,
 } from './export-deadline.js';
 export {
   exportTimeoutOverInterval,

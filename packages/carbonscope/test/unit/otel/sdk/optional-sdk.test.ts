@@ -18,6 +18,7 @@ import {
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import * as sdkMetrics from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
 import { redactionList } from '../../../../src/log.js';
@@ -443,17 +444,19 @@ console.log(process.env.OTEL_EXPORTER_OTLP_CERTIFICATE, process.env.OTEL_EXPORTE
     });
   }
 
-  /** register's and the service's periodic OTLP pushes to `origin`, with their last push. */
-  async function periodicPushes(origin: string) {
+  /**
+   * register's and the service's periodic OTLP pushes to `origin`, with their last push; their
+   * timeout `timeoutMs`, their lines written to `logger`.
+   */
+  async function periodicPushes(origin: string, timeoutMs = 500, logger = memoryLogger().logger) {
     const env = { OTEL_EXPORTER_OTLP_ENDPOINT: origin };
-    const { logger } = memoryLogger();
     // The OTLP exporter reads its endpoint from process.env as it is made.
     const before = process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
     process.env.OTEL_EXPORTER_OTLP_ENDPOINT = origin;
     try {
-      const exporter = await otlpMetricExporter(env, 'test', undefined, 500);
+      const exporter = await otlpMetricExporter(env, 'test', undefined, timeoutMs);
       const periodic = reportingPushFailures(exporter, env, logger);
-      return await otlpLastPush(env, 'test', periodic, logger, 500);
+      return await otlpLastPush(env, 'test', periodic, logger, timeoutMs);
     } finally {
       if (before === undefined) delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
       else process.env.OTEL_EXPORTER_OTLP_ENDPOINT = before;
@@ -601,6 +604,58 @@ console.log(process.env.OTEL_EXPORTER_OTLP_CERTIFICATE, process.env.OTEL_EXPORTE
       collector.close();
     }
   });
+
+  // A SIGTERM while a refused push waited out its retry's backoff: the last push waited behind
+  // it, was cut at its 0.5 s deadline before it began, and said it dropped what was counted;
+  // under delta the retry, sent after the stop, could carry points the last push carried too.
+  // Its request still in flight at the stop (its answer held), it is awaited, then fails so.
+  for (const [what, holdMs] of [
+    ['waiting to be tried again fails at once', 0],
+    ['whose refusal comes after the stop fails then', 300],
+  ] as const) {
+    it(`at the stop, a push ${what}, the last goes, the retry never`, async () => {
+      let requests = 0;
+      const server = createServer((req, res) => {
+        requests++;
+        const first = requests === 1;
+        req.resume();
+        req.on('end', () => {
+          if (!first) res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+          else setTimeout(() => res.writeHead(503, { 'retry-after': '1' }).end(), holdMs);
+        });
+      });
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const { logger, lines } = memoryLogger();
+      try {
+        // Room for the retry the Retry-After asks for: the exporter waits 1 s, then sends again.
+        const pushes = await periodicPushes(origin, 5_000, logger);
+        const refused = exportOnce(pushes.exporter);
+        for (let i = 0; i < 100 && requests < 1; i++) await delay(10);
+        // Its answer read (the exporter waits out the Retry-After), or held still.
+        await delay(100);
+        let waited: ExportResult | undefined;
+        let requestsAtTheEnd = 0;
+        // As the provider's shutdown does: the push under way awaited, then the last one.
+        await pushes.within(async () => {
+          waited = await refused;
+          await exportOnce(pushes.exporter);
+          requestsAtTheEnd = requests;
+        });
+        expect(failureOf(waited as ExportResult)).to.equal(
+          'Service Unavailable, Retry-After 1 (HTTP 503)',
+        );
+        expect(requestsAtTheEnd, 'the refused push, then the last one').to.equal(2);
+        expect(warnings(lines), 'the last push got through').to.deep.equal([]);
+        // Past the Retry-After: the retry of the refused push was never sent.
+        await delay(1_500);
+        expect(requests).to.equal(2);
+      } finally {
+        server.close();
+      }
+    });
+  }
 
   // The hold ran on Date.now(): a wall clock set back during it (an NTP step, a VM's clock
   // corrected on resume) held the pushes that much longer, past the 5 min cap (an hour back: an

@@ -1,0 +1,81 @@
+import type { Agent, ClientRequest } from 'node:http';
+import { setImmediate } from '../../real-timers.js';
+
+/** How an export answered at the stop, with no request of its exporter open, is worded. */
+export const STOPPED_WAITING = 'the process began to end while the push waited to be tried again';
+
+/**
+ * One exporter's exports not yet answered, and its requests open: at the process's end
+ * (stop()), an export with no request open only waits (the exporter's retry backoff after a
+ * refusal, 1 s ± 20 % or the Retry-After, within its timeout) and is answered failed at once, so
+ * the last push behind it goes now, carrying what it carried (cumulative totals, or a failed
+ * push's delta points carried again). Its retry must then never reach the collector, or its delta
+ * points would count twice: from the stop, the agents its requests went through refuse every
+ * request before a byte is written (the `http.client.request.start` channel tells of a request
+ * only once its body went to its socket, on the wire already where a kept-alive one took it). An
+ * export with a request open is left to its answer, and answered at once should it go back to
+ * waiting.
+ */
+export class WaitingExports {
+  private readonly unanswered = new Set<() => void>();
+  private readonly agents = new Set<Agent>();
+  private open = 0;
+  private stopAt = false;
+
+  /** True once stop() was called: its exports fail at once, and its agents take no request. */
+  get stopped(): boolean {
+    return this.stopAt;
+  }
+
+  /** An export began: `fail` answers it failed. Returns what to call when it is answered. */
+  began(fail: () => void): () => void {
+    this.unanswered.add(fail);
+    return () => this.unanswered.delete(fail);
+  }
+
+  /** A request of one of its exports started, through `agent`. */
+  sent(request: ClientRequest, agent: Agent | undefined): void {
+    if (agent !== undefined) this.agents.add(agent);
+    if (this.stopAt) {
+      // Through an agent none went through before: its new connection has sent nothing yet.
+      if (agent !== undefined) refusing(agent);
+      request.destroy(new Error(STOPPED_WAITING));
+    }
+    this.open += 1;
+    request.once('close', () => {
+      this.open -= 1;
+      // After the answer's own callbacks: a push that got through is answered by then.
+      if (this.stopAt) setImmediate(() => this.failIdle());
+    });
+  }
+
+  /** The process's end began: exports that only wait are answered failed now. */
+  stop(): void {
+    if (this.stopAt) return;
+    this.stopAt = true;
+    for (const agent of this.agents) refusing(agent);
+    this.failIdle();
+  }
+
+  private failIdle(): void {
+    if (this.open > 0) return;
+    for (const fail of [...this.unanswered]) fail();
+  }
+}
+
+/**
+ * `agent` refusing each request it is handed, as it does one whose connection failed: the
+ * request errs (STOPPED_WAITING, no code, so the exporter does not retry it) with nothing sent.
+ * Only the exporter's agents (OwnRequests.has), which no request but its exports' goes through.
+ */
+function refusing(agent: Agent): void {
+  const refuse = (request: ClientRequest) => {
+    // ClientRequest.onSocket is how Node's Agent hands a request its socket or its error.
+    (request as unknown as RefusedRequest).onSocket(null, new Error(STOPPED_WAITING));
+  };
+  Object.assign(agent, { addRequest: refuse });
+}
+
+interface RefusedRequest {
+  onSocket(socket: null, err: Error): void;
+}
