@@ -170,6 +170,8 @@ export interface OtlpReceiverOptions {
    * OTLP/JSON pushes only (OTEL_EXPORTER_OTLP_METRICS_PROTOCOL=http/json).
    */
   partialSuccess?: (push: OtlpPush) => { rejected: number; message: string } | undefined;
+  /** The Retry-After sent with an answer of 429 or 503 (none by default). */
+  retryAfter?: string;
 }
 
 /** The answer's body: empty (full success), or the partial success in OTLP/JSON. */
@@ -207,9 +209,11 @@ export async function otlpReceiver(options: OtlpReceiverOptions = {}): Promise<O
           traces.push(JSON.parse(body.toString('utf8')) as Record<string, unknown>);
         }
         // An ExportMetricsServiceResponse in the request's encoding: empty, a full success.
+        const retry = options.retryAfter !== undefined && (status === 429 || status === 503);
         res
           .writeHead(status, {
             'content-type': json ? 'application/json' : 'application/x-protobuf',
+            ...(retry ? { 'retry-after': options.retryAfter } : {}),
           })
           .end(answerBody(json, partial));
       })

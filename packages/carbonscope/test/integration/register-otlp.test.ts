@@ -625,11 +625,6 @@ describe("register's push failures under delta temporality", function () {
     const r = receiver;
     app = await startRegisterApp(r.url, {
       OTEL_METRIC_EXPORT_INTERVAL: sigterm ? '1000' : '300',
-      // At the stop, no refused push may still wait out the exporter's retry backoff (about 1 s):
-      // the last push behind it is cut at 0.5 s and says it dropped what was counted (as it
-      // should), which made this test fail at random (1 run in 4). A 300 ms timeout leaves no
-      // room for a retry, so each refused push has ended when the next export begins.
-      ...(sigterm ? { OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: '300' } : {}),
       OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'delta',
       ...(sigterm ? { ON_SIGTERM: 'stop' } : {}),
     });
@@ -688,6 +683,72 @@ describe("register's push failures under delta temporality", function () {
     expect(warned[0]).to.match(
       /\(HTTP 400\); what each push refused as malformed carried is lost: it is not sent again$/,
     );
+  });
+});
+
+describe("register's stop while a refused push waits to be tried again", function () {
+  this.timeout(45_000);
+  let app: RegisterApp | undefined;
+  let receiver: OtlpReceiver | undefined;
+  afterEach(async () => {
+    await app?.stop('SIGKILL');
+    app = undefined;
+    await receiver?.close();
+    receiver = undefined;
+  });
+
+  /**
+   * The app, after the test's traffic, pushing every 5 s to a receiver that refuses its first
+   * push (503, Retry-After 3: the exporter sends it again 3 s later, within its 5 s timeout) and
+   * takes every other; SIGTERM (the app awaits stop(), then exits) once that refusal is in. The
+   * receiver, and how long the app took to end.
+   */
+  async function stoppedWhileWaiting(temporality: 'cumulative' | 'delta') {
+    let refused = false;
+    const answer = () => {
+      if (refused) return 200;
+      refused = true;
+      return 503;
+    };
+    receiver = await otlpReceiver({ answer, retryAfter: '3' });
+    const r = receiver;
+    app = await startRegisterApp(r.url, {
+      OTEL_METRIC_EXPORT_INTERVAL: '5000',
+      OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: temporality,
+      ON_SIGTERM: 'stop',
+    });
+    await traffic(app.base);
+    await waitFor('the first push, refused', () => r.received.length > 0, 15_000);
+    const stoppedAt = performance.now();
+    app.proc.kill('SIGTERM');
+    expect(await app.exited).to.deep.equal({ code: 0, signal: null });
+    return { r, endedMs: performance.now() - stoppedAt };
+  }
+
+  /** What both temporalities show: one push taken, the last, and no wait for the retry. */
+  function expectLastPushAlone(r: OtlpReceiver, endedMs: number): void {
+    // The refused push, then the last one: the refused push's retry was never sent.
+    expect(r.received.length).to.equal(2);
+    expect(r.pushes.length).to.equal(1);
+    expect(endedMs, "ended before the Retry-After's 3 s").to.be.below(3_000);
+    expect(app?.stderr.join('\n')).to.not.include('could not push the last metrics');
+  }
+
+  it('pushes the totals at once (cumulative)', async () => {
+    const { r, endedMs } = await stoppedWhileWaiting('cumulative');
+    expectLastPushAlone(r, endedMs);
+    expectServed(r.pushes[0]?.body);
+    expect(processJoules(r.pushes[0]?.body)).to.be.greaterThan(0);
+  });
+
+  it('pushes every delta point once, those the refused push carried with the new (delta)', async () => {
+    const { r, endedMs } = await stoppedWhileWaiting('delta');
+    expectLastPushAlone(r, endedMs);
+    expect(operationCounts(r.pushes)).to.deep.equal(SERVED);
+    // The refused push's points and the last's, one after the other: none lost, none twice.
+    const [refusedPush] = r.received;
+    expect(processJoules(refusedPush?.body)).to.be.greaterThan(0);
+    expect(untiled(r.pushes, METRICS.processEnergy.name)).to.deep.equal([]);
   });
 });
 
