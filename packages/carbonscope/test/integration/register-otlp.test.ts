@@ -601,7 +601,7 @@ function untiled(pushes: readonly OtlpPush[], name: string): string[] {
   return problems;
 }
 
-describe("register's push failures under delta temporality", function () {
+describe("register's push failures under delta temporality, and at a stop while one waits", function () {
   this.timeout(45_000);
   let app: RegisterApp | undefined;
   let receiver: OtlpReceiver | undefined;
@@ -683,18 +683,6 @@ describe("register's push failures under delta temporality", function () {
     expect(warned[0]).to.match(
       /\(HTTP 400\); what each push refused as malformed carried is lost: it is not sent again$/,
     );
-  });
-});
-
-describe("register's stop while a refused push waits to be tried again", function () {
-  this.timeout(45_000);
-  let app: RegisterApp | undefined;
-  let receiver: OtlpReceiver | undefined;
-  afterEach(async () => {
-    await app?.stop('SIGKILL');
-    app = undefined;
-    await receiver?.close();
-    receiver = undefined;
   });
 
   /**
