@@ -19,6 +19,8 @@ export const STOPPED_WAITING = 'the process began to end while the push waited t
 export class WaitingExports {
   private readonly unanswered = new Set<() => void>();
   private readonly agents = new Set<Agent>();
+  /** Requests counted open, from their creation where their agent was seen before. */
+  private readonly counted = new WeakSet<ClientRequest>();
   private open = 0;
   private stopAt = false;
 
@@ -33,28 +35,51 @@ export class WaitingExports {
     return () => this.unanswered.delete(fail);
   }
 
-  /** A request of one of its exports started, through `agent`. */
+  /** A request of one of its exports started (the channel says so once its body is sent). */
   sent(request: ClientRequest, agent: Agent | undefined): void {
-    if (agent !== undefined) this.agents.add(agent);
-    if (this.stopAt) {
-      // Through an agent none went through before: its new connection has sent nothing yet.
-      if (agent !== undefined) refusing(agent);
-      request.destroy(new Error(STOPPED_WAITING));
+    if (agent !== undefined && !this.agents.has(agent)) {
+      this.agents.add(agent);
+      this.watch(agent);
     }
-    this.open += 1;
-    request.once('close', () => {
-      this.open -= 1;
-      // After the answer's own callbacks: a push that got through is answered by then.
-      if (this.stopAt) setImmediate(() => this.failIdle());
-    });
+    // Through an agent none went through before: its new connection has sent nothing yet.
+    if (this.stopAt) request.destroy(new Error(STOPPED_WAITING));
+    this.count(request);
   }
 
   /** The process's end began: exports that only wait are answered failed now. */
   stop(): void {
     if (this.stopAt) return;
     this.stopAt = true;
-    for (const agent of this.agents) refusing(agent);
     this.failIdle();
+  }
+
+  /**
+   * Each request `agent` is handed counted open from then, before its body goes out (a kept-alive
+   * connection takes it at once, where the channel tells of it only once sent); after the stop,
+   * refused with nothing sent.
+   */
+  private watch(agent: Agent): void {
+    const { addRequest } = agent as unknown as AddingAgent;
+    const adding: AddingAgent['addRequest'] = (request, ...rest) => {
+      if (this.stopAt) {
+        refuse(request);
+        return;
+      }
+      this.count(request);
+      addRequest.call(agent, request, ...rest);
+    };
+    Object.assign(agent, { addRequest: adding });
+  }
+
+  private count(request: ClientRequest): void {
+    if (this.counted.has(request)) return;
+    this.counted.add(request);
+    this.open += 1;
+    request.once('close', () => {
+      this.open -= 1;
+      // After the answer's own callbacks: a push that got through is answered by then.
+      if (this.stopAt) setImmediate(() => this.failIdle());
+    });
   }
 
   private failIdle(): void {
@@ -64,16 +89,18 @@ export class WaitingExports {
 }
 
 /**
- * `agent` refusing each request it is handed, as it does one whose connection failed: the
- * request errs (STOPPED_WAITING, no code, so the exporter does not retry it) with nothing sent.
- * Only the exporter's agents (OwnRequests.has), which no request but its exports' goes through.
+ * `request` refused as Node's Agent refuses one whose connection failed: it errs (STOPPED_WAITING,
+ * no code, so the exporter does not retry it) with nothing sent. Only through the exporter's
+ * agents (OwnRequests.has), which no request but its exports' goes through.
  */
-function refusing(agent: Agent): void {
-  const refuse = (request: ClientRequest) => {
-    // ClientRequest.onSocket is how Node's Agent hands a request its socket or its error.
-    (request as unknown as RefusedRequest).onSocket(null, new Error(STOPPED_WAITING));
-  };
-  Object.assign(agent, { addRequest: refuse });
+function refuse(request: ClientRequest): void {
+  // ClientRequest.onSocket is how Node's Agent hands a request its socket or its error.
+  (request as unknown as RefusedRequest).onSocket(null, new Error(STOPPED_WAITING));
+}
+
+/** Node's Agent, as a ClientRequest calls it: @types/node leaves addRequest out. */
+interface AddingAgent {
+  addRequest(request: ClientRequest, ...rest: unknown[]): void;
 }
 
 interface RefusedRequest {
