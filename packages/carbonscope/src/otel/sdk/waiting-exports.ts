@@ -1,4 +1,4 @@
-import type { Agent, ClientRequest } from 'node:http';
+import { Agent, ClientRequest } from 'node:http';
 import { setImmediate } from '../../real-timers.js';
 
 /** How an export answered at the stop, with no request of its exporter open, is worded. */
@@ -23,6 +23,8 @@ export class WaitingExports {
   private readonly counted = new WeakSet<ClientRequest>();
   private open = 0;
   private stopAt = false;
+  /** True once an export was answered at the stop: a request after it may be its retry. */
+  private failedAtStop = false;
 
   /** True once stop() was called: its exports fail at once, and its agents take no request. */
   get stopped(): boolean {
@@ -37,12 +39,14 @@ export class WaitingExports {
 
   /** A request of one of its exports started (the channel says so once its body is sent). */
   sent(request: ClientRequest, agent: Agent | undefined): void {
-    if (agent !== undefined && !this.agents.has(agent)) {
+    if (agent !== undefined && REFUSABLE && !this.agents.has(agent)) {
       this.agents.add(agent);
       this.watch(agent);
     }
-    // Through an agent none went through before: its new connection has sent nothing yet.
-    if (this.stopAt) request.destroy(new Error(STOPPED_WAITING));
+    // Through an agent none went through before: its new connection has sent nothing yet. Only
+    // once an export was answered: before, it is an export's first request, to be awaited (with
+    // gzip its body may be on the wire already, the stop having come while it was compressed).
+    if (this.failedAtStop) request.destroy(new Error(STOPPED_WAITING));
     this.count(request);
   }
 
@@ -83,8 +87,13 @@ export class WaitingExports {
   }
 
   private failIdle(): void {
-    if (this.open > 0) return;
-    for (const fail of [...this.unanswered]) fail();
+    // No agent watched: no request of its exports was counted from its creation (none went
+    // through yet, or this Node lacks the internals), so one may be under way: all are awaited.
+    if (this.open > 0 || this.agents.size === 0) return;
+    for (const fail of [...this.unanswered]) {
+      this.failedAtStop = true;
+      fail();
+    }
   }
 }
 
@@ -97,6 +106,15 @@ function refuse(request: ClientRequest): void {
   // ClientRequest.onSocket is how Node's Agent hands a request its socket or its error.
   (request as unknown as RefusedRequest).onSocket(null, new Error(STOPPED_WAITING));
 }
+
+/**
+ * Whether this Node has the internals the refusal relies on: a ClientRequest hands itself to its
+ * agent's addRequest, and takes its socket or its error through onSocket (Node 20 to 24). Where
+ * they are gone, no export is answered at the stop: it is awaited, as before stop 83.
+ */
+const REFUSABLE =
+  typeof (Agent.prototype as unknown as Partial<AddingAgent>).addRequest === 'function' &&
+  typeof (ClientRequest.prototype as unknown as Partial<RefusedRequest>).onSocket === 'function';
 
 /** Node's Agent, as a ClientRequest calls it: @types/node leaves addRequest out. */
 interface AddingAgent {
