@@ -63,8 +63,16 @@ export class OwnRequests {
     // Node's ClientRequest keeps the agent it was sent through; @types/node leaves it out.
     const agent = (request as { agent?: unknown }).agent;
     if (typeof agent !== 'object' || agent === null) return false;
+    return this.made.has(agent) || this.built(agent);
+  }
+
+  /**
+   * Whether the exporter made `agent` itself, from its options: no request but its own can go
+   * through it. One a factory gave may be shared (AgentFactory is public): never refused.
+   */
+  built(agent: object): boolean {
     const options = (agent as { options?: { [OWNER]?: unknown } }).options;
-    return this.made.has(agent) || options?.[OWNER] === this;
+    return options?.[OWNER] === this;
   }
 }
 
@@ -226,7 +234,7 @@ function onRequestStart(message: unknown): void {
   // Node's ClientRequest keeps the agent it was sent through; @types/node leaves it out.
   const agent = (request as { agent?: Agent }).agent;
   if (agent) own.idle.saw(agent, request);
-  own.waiting.sent(request, agent);
+  own.waiting.sent(request, agent && own.built(agent) ? agent : undefined);
   idleTimeoutAfterIo(request);
   const cancel = atDeadline(
     Math.max(0, earliestOf(own) - performance.now()),
