@@ -77,6 +77,12 @@ export class SpanRelease {
    */
   private readonly runFrom: number[] = [0];
   private readonly runOwner: Array<object | undefined> = [undefined];
+  /**
+   * The owners whose settlements run now, the innermost last: one instance's settlement can run
+   * inside another's (a settled listener sampling a second instance), and as it ends the outer
+   * one's goes on.
+   */
+  private readonly settlements: object[] = [];
 
   /**
    * `clock` and `ticks` are Node's own (monotonicClock, unref'd real timers); tests give
@@ -132,12 +138,19 @@ export class SpanRelease {
   }
 
   /**
-   * The spans paced from now on are `owner`'s (a tracker's settlement begins), or no one's
-   * (undefined: it ended). Once a settlement: end() is as it was, a run costs two numbers.
-   * Not a stack: a settlement run inside another's (a listener of one sampling another) leaves
-   * the rest of the outer one's no one's, ended at their pace or by releaseAll, not its stop().
+   * `owner`'s settlement begins: the spans paced from now on are its; undefined: the settlement
+   * that began last ended, and the spans are the one's it ran inside, or no one's. Once a
+   * settlement: end() is as it was, a run costs two numbers.
    */
   settlingFor(owner: object | undefined): void {
+    const { settlements } = this;
+    if (owner) settlements.push(owner);
+    else settlements.pop();
+    this.runFor(settlements[settlements.length - 1]);
+  }
+
+  /** Makes the spans paced from now on `owner`'s: a run of its own, or the last one's again. */
+  private runFor(owner: object | undefined): void {
     const { runFrom, runOwner } = this;
     const last = runOwner.length - 1;
     if (runOwner[last] === owner) return;

@@ -18,7 +18,10 @@ const OWN = Symbol.for('carbonscope.ownContextRelease');
  * settlement stay as they were), and asked at stop() to hand on that owner's alone.
  */
 export interface OwnedRelease {
-  /** `owner`'s settlement begins; undefined: it ended. */
+  /**
+   * `owner`'s settlement begins; undefined: the one that began last ended (one instance's can
+   * run inside another's, and the outer one's then goes on).
+   */
   settling(owner: object | undefined): void;
   /** Hands on now what `owner`'s settlements left held back, and nothing of another's. */
   release(owner: object): void;

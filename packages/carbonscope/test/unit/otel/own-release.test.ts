@@ -105,32 +105,102 @@ describe("a Carbonscope's stop() beside another with captureSpan", () => {
   }
 });
 
+/**
+ * One instance's settlement runs inside another's: `outer`'s settled listener samples `inner`
+ * halfway through `outer`'s paced requests. Both have paced spans (due LATER_MS on); `outer`
+ * is stopped first, then `inner`.
+ */
+async function oneSettledInsideAnother() {
+  return withInMemoryTracing(async (provider, exporter) => {
+    const outer = await instance(provider);
+    const inner = await instance(provider);
+    let seen = 0;
+    outer.cs.onSettled((figures) => {
+      if (figures.operation === 'outer-paced' && ++seen === 10) inner.settle();
+    });
+    outer.serve('outer-first', AT_ONCE);
+    inner.serve('inner-first', 1);
+    await sleep(LATER_MS);
+    outer.serve('outer-paced', 20);
+    inner.serve('inner-paced', 20);
+    outer.settle();
+    const count = () => ({
+      outer: exported(exporter, 'outer-paced').length,
+      inner: exported(exporter, 'inner-paced').length,
+    });
+    const atSettlement = count();
+    await outer.cs.stop();
+    const atOuterStop = count();
+    await inner.cs.stop();
+    return { seen, atSettlement, atOuterStop, atInnerStop: count() };
+  });
+}
+
+describe("a Carbonscope's stop() where its settlement ran inside another's", () => {
+  it('ends its own spans, before and after the inner one, and the inner one its own', async () => {
+    const { seen, atSettlement, atOuterStop, atInnerStop } = await oneSettledInsideAnother();
+    expect(seen, 'the inner settlement ran inside the outer one').to.be.at.least(10);
+    expect(atSettlement, 'both paced').to.deep.equal({ outer: 0, inner: 0 });
+    expect(atOuterStop, "the outer's alone").to.deep.equal({ outer: 20, inner: 0 });
+    expect(atInnerStop, "then the inner's").to.deep.equal({ outer: 20, inner: 20 });
+  });
+});
+
+type Who = 'x' | 'y';
+
+/** A SpanRelease on a scripted clock and ticks, its spans counted by owner as they end. */
+function scriptedRelease() {
+  const clock = new ScriptedClock(1000);
+  const ticks = new ManualTimer();
+  const release = new SpanRelease(clock.now, ticks);
+  const owners = { x: {}, y: {} };
+  const ended = { x: 0, y: 0 };
+  const spanOf = (who: Who) => ({ end: () => ended[who]++ }) as unknown as Span;
+  const endEach = (who: Who, count: number, endedMs: number) => {
+    for (let i = 0; i < count; i++) release.end(spanOf(who), 0, endedMs + i);
+  };
+  /** One settlement of `who`'s: `count` spans, ended from `endedMs` on, a ms apart. */
+  const settle = async (who: Who, count: number, endedMs: number) => {
+    release.settlingFor(owners[who]);
+    endEach(who, count, endedMs);
+    release.settlingFor(undefined);
+    await Promise.resolve(); // the settlement's run is over
+  };
+  return { clock, ticks, release, owners, ended, endEach, settle };
+}
+
 // The release knows whose settlement paced a span by the runs of its list; the ticks end and
 // drop its oldest entries meanwhile, and a run's place must follow them.
 describe("SpanRelease: one owner's spans released alone", () => {
   it("after the ticks dropped an owner's run, ends the other owner's alone", async () => {
-    const clock = new ScriptedClock(1000);
-    const ticks = new ManualTimer();
-    const release = new SpanRelease(clock.now, ticks);
-    const [x, y] = [{}, {}];
-    const ended = { x: 0, y: 0 };
-    const spanOf = (who: 'x' | 'y') => ({ end: () => ended[who]++ }) as unknown as Span;
-    const settle = async (owner: object, who: 'x' | 'y', count: number, endedMs: number) => {
-      release.settlingFor(owner);
-      for (let i = 0; i < count; i++) release.end(spanOf(who), 0, endedMs + i);
-      release.settlingFor(undefined);
-      await Promise.resolve(); // the settlement's run is over
-    };
-    await settle(x, 'x', AT_ONCE + 100, 0); // 100 paced, due 1,256-1,355
-    await settle(y, 'y', 50, 5000); // paced behind them, due from 5,000
+    const { clock, ticks, release, owners, ended, settle } = scriptedRelease();
+    await settle('x', AT_ONCE + 100, 0); // 100 paced, due 1,256-1,355
+    await settle('y', 50, 5000); // paced behind them, due from 5,000
     clock.advance(400);
     ticks.fire(); // x's 100 ended and dropped from the list
     expect(ended).to.deep.equal({ x: AT_ONCE + 100, y: 0 });
-    await settle(x, 'x', 30, 1400); // paced behind y's, due over the next 30 ms
-    release.releaseOwn(y);
+    await settle('x', 30, 1400); // paced behind y's, due over the next 30 ms
+    release.releaseOwn(owners.y);
     expect(ended, "y's alone").to.deep.equal({ x: AT_ONCE + 100, y: 50 });
     clock.advance(100);
     ticks.fire();
     expect(ended, "x's at their pace").to.deep.equal({ x: AT_ONCE + 130, y: 50 });
+  });
+
+  // A settlement inside another's (a settled listener sampling another instance) had the rest
+  // of the outer one's spans no one's: its owner's stop() left them to their pace.
+  it("ends an owner's spans paced after another's settlement ran inside its own", async () => {
+    const { release, owners, ended, endEach } = scriptedRelease();
+    release.settlingFor(owners.x);
+    endEach('x', AT_ONCE + 10, 0); // 10 paced
+    release.settlingFor(owners.y);
+    endEach('y', 5, 0);
+    release.settlingFor(undefined); // y's ends, x's goes on
+    endEach('x', 10, 20);
+    release.settlingFor(undefined);
+    release.releaseOwn(owners.x);
+    expect(ended, "x's alone, all of them").to.deep.equal({ x: AT_ONCE + 20, y: 0 });
+    release.releaseOwn(owners.y);
+    expect(ended, "then y's").to.deep.equal({ x: AT_ONCE + 20, y: 5 });
   });
 });
