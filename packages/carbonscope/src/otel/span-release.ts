@@ -75,8 +75,8 @@ export class SpanRelease {
    * Whose settlements paced the entries (settlingFor): run k's owner paced the entries numbered
    * from runFrom[k] up to the next run's; the first run's from is the oldest entry's or before.
    */
-  private readonly runFrom: number[] = [0];
-  private readonly runOwner: Array<object | undefined> = [undefined];
+  private runFrom: number[] = [0];
+  private runOwner: Array<object | undefined> = [undefined];
   /**
    * The owners whose settlements run now, the innermost last: one instance's settlement can run
    * inside another's (a settled listener sampling a second instance), and as it ends the outer
@@ -149,6 +149,25 @@ export class SpanRelease {
     this.runFor(settlements[settlements.length - 1]);
   }
 
+  /**
+   * Ends now the paced spans `owner`'s settlements left (its stop()), each of them whatever
+   * another's end() threw (the first error is thrown after); another owner's stay paced.
+   */
+  releaseOwn(owner: object): void {
+    if (!this.runOwner.includes(owner)) return;
+    const own = this.takeOwn(owner);
+    this.release(Number.NEGATIVE_INFINITY, 0); // stops the ticks if none is left
+    let failure: { err: unknown } | undefined;
+    for (let i = 0; i < own.spans.length; i++) {
+      try {
+        own.spans[i].end(own.times[i]);
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
+    if (failure) throw failure.err;
+  }
+
   /** Makes the spans paced from now on `owner`'s: a run of its own, or the last one's again. */
   private runFor(owner: object | undefined): void {
     const { runFrom, runOwner } = this;
@@ -169,25 +188,60 @@ export class SpanRelease {
   }
 
   /**
-   * Ends now the paced spans `owner`'s settlements left (its stop()); another owner's stay
-   * paced, their places left empty for the ticks to pass.
+   * Takes `owner`'s entries out of the list, the others' moved down in order over their places,
+   * their runs made again: the ticks end PER_TICK of the others' spans, as if `owner`'s had never
+   * been paced (left as empty places, each counted against a tick's spans, the others' came out
+   * slower). Ends nothing: no span's end() runs on a list half done.
    */
-  releaseOwn(owner: object): void {
-    const { runFrom, runOwner, spans } = this;
+  private takeOwn(owner: object): { spans: Span[]; times: TimeInput[] } {
+    const { runFrom, runOwner, spans, times, due } = this;
+    const own = { spans: [] as Span[], times: [] as TimeInput[] };
+    const next = this.dropped + spans.length;
+    const runs = { from: [] as number[], owners: [] as Array<object | undefined> };
     let run = 0;
-    try {
-      for (let i = this.head; i < spans.length; i++) {
-        const number = this.dropped + i;
-        while (run + 1 < runFrom.length && runFrom[run + 1] <= number) run++;
-        const span = spans[i];
-        if (runOwner[run] !== owner || span === undefined) continue;
-        spans[i] = undefined;
-        span.end(this.times[i]);
+    let kept = 0;
+    for (let i = this.head; i < spans.length; i++) {
+      while (run + 1 < runFrom.length && runFrom[run + 1] <= this.dropped + i) run++;
+      const span = spans[i];
+      if (span === undefined) continue;
+      if (runOwner[run] === owner) {
+        own.spans.push(span);
+        own.times.push(times[i]);
+        continue;
       }
-    } finally {
-      while (this.head < spans.length && spans[this.head] === undefined) this.head++;
-      this.release(Number.NEGATIVE_INFINITY, 0); // compacts, and stops the ticks if none is left
+      const last = runs.owners.length - 1;
+      if (last < 0 || runs.owners[last] !== runOwner[run]) {
+        runs.from.push(kept);
+        runs.owners.push(runOwner[run]);
+      }
+      spans[kept] = span;
+      times[kept] = times[i];
+      due[kept] = due[i];
+      kept++;
     }
+    spans.length = times.length = due.length = kept;
+    this.head = 0;
+    this.dropped = next - kept; // the next entry's number is as it was
+    this.remakeRuns(runs.from, runs.owners, runOwner[runOwner.length - 1]);
+    return own;
+  }
+
+  /**
+   * The runs of the list as takeOwn left it: `from` (places in the list) and `owners`, then
+   * `current`'s, the settlement's now, if it is not the last.
+   */
+  private remakeRuns(
+    from: number[],
+    owners: Array<object | undefined>,
+    current: object | undefined,
+  ): void {
+    for (let k = 0; k < from.length; k++) from[k] += this.dropped;
+    if (owners.length === 0 || owners[owners.length - 1] !== current) {
+      from.push(this.dropped + this.spans.length);
+      owners.push(current);
+    }
+    this.runFrom = from;
+    this.runOwner = owners;
   }
 
   private readonly settled = (): void => {

@@ -156,17 +156,38 @@ function scriptedRelease() {
   const owners = { x: {}, y: {} };
   const ended = { x: 0, y: 0 };
   const spanOf = (who: Who) => ({ end: () => ended[who]++ }) as unknown as Span;
-  const endEach = (who: Who, count: number, endedMs: number) => {
-    for (let i = 0; i < count; i++) release.end(spanOf(who), 0, endedMs + i);
+  const endEach = (who: Who, count: number, endedMs: number, apartMs = 1) => {
+    for (let i = 0; i < count; i++) release.end(spanOf(who), 0, endedMs + i * apartMs);
   };
-  /** One settlement of `who`'s: `count` spans, ended from `endedMs` on, a ms apart. */
-  const settle = async (who: Who, count: number, endedMs: number) => {
+  /** One settlement of `who`'s: `count` spans, ended from `endedMs` on, `apartMs` apart. */
+  const settle = async (who: Who, count: number, endedMs: number, apartMs = 1) => {
     release.settlingFor(owners[who]);
-    endEach(who, count, endedMs);
+    endEach(who, count, endedMs, apartMs);
     release.settlingFor(undefined);
     await Promise.resolve(); // the settlement's run is over
   };
   return { clock, ticks, release, owners, ended, endEach, settle };
+}
+
+/**
+ * How many of y's spans each of 5 ticks ends, 10 ms apart: y's settlements and x's in turn
+ * (x's only where `stopped`, then released as x's stop() does), every span due at once.
+ */
+async function yPerTick(stopped: boolean): Promise<number[]> {
+  const { clock, ticks, release, owners, ended, settle } = scriptedRelease();
+  for (const who of ['y', 'x', 'y', 'x', 'y'] as const) {
+    if (who === 'y') await settle('y', 300, clock.now() - 1, 0);
+    else if (stopped) await settle('x', 400, clock.now() - 1, 0);
+  }
+  if (stopped) release.releaseOwn(owners.x);
+  const perTick: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const before = ended.y;
+    clock.advance(10);
+    ticks.fire();
+    perTick.push(ended.y - before);
+  }
+  return perTick;
 }
 
 // The release knows whose settlement paced a span by the runs of its list; the ticks end and
@@ -202,5 +223,15 @@ describe("SpanRelease: one owner's spans released alone", () => {
     expect(ended, "x's alone, all of them").to.deep.equal({ x: AT_ONCE + 20, y: 0 });
     release.releaseOwn(owners.y);
     expect(ended, "then y's").to.deep.equal({ x: AT_ONCE + 20, y: 5 });
+  });
+
+  // releaseOwn left the stopped owner's places empty, and each tick counted them against the
+  // spans it ends: the other owner's were ended slower than with no stopped owner at all.
+  it("keeps another owner's pace after one owner's spans were released", async () => {
+    const alone = await yPerTick(false);
+    expect(alone, '256 a tick (its settlement ended the first 256)').to.deep.equal([
+      256, 256, 132, 0, 0,
+    ]);
+    expect(await yPerTick(true), 'the same, x stopped').to.deep.equal(alone);
   });
 });
