@@ -35,15 +35,22 @@ export function hasOwnEnd(span: Span): boolean {
  * (test/bench/OVERHEAD.md, stop 81). A symbol-keyed mark on the span was ruled out (the span is
  * the SDK's object, given to its processors and exporters); the held end() is set there anyway,
  * and goes before the SDK's end() runs. Another library's wrapper set over the held end() hides
- * the mark: a second request in that span while the first runs is captured too (stop 81).
+ * the mark: a second request in that span while the first runs is captured too (stop 81), and
+ * claimRunning, at its settlement, tells it the span has the first's figures (stop 83).
  */
 const claimed = new WeakSet<object>();
 /** Whether `claimed` was ever given a span: until then a capture does not ask it. */
 let anyClaimed = false;
 
-export function claimRunning(span: Span): void {
+/**
+ * Claims `span` for the request settling in it; false where an earlier one had (the second of
+ * two requests captured in a span whose held end() another wrapper hid): its figures stay.
+ */
+export function claimRunning(span: Span): boolean {
+  if (anyClaimed && claimed.has(span)) return false;
   claimed.add(span);
   anyClaimed = true;
+  return true;
 }
 
 /** Whether a request's figures already go on `span` (one request per span). */

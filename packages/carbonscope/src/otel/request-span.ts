@@ -61,8 +61,7 @@ export class RequestSpan implements OperationContext {
       // Still running (an HTTP/2 batch's span, a server's inside one): its end() is its own
       // again, and the weak set tells the requests after this one that it is claimed.
       this.restoreEnd();
-      claimRunning(span);
-      annotateSpan(span, footprint);
+      if (claimRunning(span)) annotateSpan(span, footprint);
       return;
     }
     if (span.end !== this.heldEnd) {
@@ -70,9 +69,8 @@ export class RequestSpan implements OperationContext {
       // hides the mark, and the release's end() would run it a second time, with epoch ms: the
       // span's end() is put back now, as before the mark was kept, and the weak set claims it.
       this.restoreEnd();
-      claimRunning(span);
-    }
-    annotateSpan(span, footprint);
+      if (claimRunning(span)) annotateSpan(span, footprint);
+    } else annotateSpan(span, footprint);
     // Held until the release ends it for real (now, or paced: most of a busy interval's).
     const { givenEnd, endCalledMs } = this;
     this.release.end(span, givenEnd ?? endCalledMs, endCalledMs, givenEnd === undefined);

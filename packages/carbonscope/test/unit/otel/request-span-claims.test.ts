@@ -174,6 +174,28 @@ describe("otel: a span carries one request's figures", () => {
       expectLastedItsTime(exporter);
     }));
 
+  // A wrapper set over the held end() while the first request runs hides the claim: a second
+  // request in the span was captured too, and its figures overwrote the first's.
+  for (const endsFirst of [false, true]) {
+    const how = endsFirst ? 'ended before they settle' : 'running still';
+    it(`a span another wrapper took over, two requests in it, ${how}: the first's figures`, () =>
+      withInMemoryTracing(async (provider, exporter) => {
+        const span = provider.getTracer('test').startSpan('flush');
+        const first = captureIn(span);
+        const held = span.end;
+        span.end = (time?: Parameters<Span['end']>[0]) => held.call(span, time);
+        const second = captureIn(span);
+        if (endsFirst) span.end();
+        settle(first, 9);
+        if (second) second.settleLent?.(figures(4));
+        if (!endsFirst) span.end();
+        for (let waited = 0; waited < 1000 && exporter.getFinishedSpans().length < 1; )
+          waited += await sleep(10, 10);
+        expect(exporter.getFinishedSpans()).to.have.length(1);
+        expect(exporter.getFinishedSpans()[0]?.attributes[SPAN_ATTRIBUTES.energy]).to.equal(9);
+      }));
+  }
+
   // Asking the weak set never read the span's end(): a recording span of another implementation
   // with none was captured, where reading the mark off its missing end() threw.
   it('a recording span with no end(): captured, no throw', () =>
