@@ -22,7 +22,6 @@ import {
 import type { TlsVariables } from '../otel/sdk/index.js';
 import {
   EXPORT_TIMED_OUT,
-  type ExportResult,
   exporterPackages,
   failureOf,
   gated,
@@ -46,6 +45,7 @@ import { urlSecrets, withoutCredentials } from '../url-credentials.js';
 import { VERSION } from '../version.js';
 import { argvSecrets, type CommonOptions, UsageError } from './args.js';
 import { checkAppendable } from './csv.js';
+import { EndPush } from './end-push.js';
 import { HostCpuMean } from './host-cpu-read.js';
 import { IntensityMix } from './intensity-mix.js';
 import { KeptNotes } from './kept-notes.js';
@@ -67,15 +67,14 @@ export function otlpMetricsUrl(endpoint: string): string {
  */
 export const PUSH_TIMEOUT_MS = 3_000;
 
-/** The meter provider of --otlp and the result of its exporter's latest export. */
+/** The meter provider of --otlp and what its exporter's exports came to. */
 interface OtlpPush {
   provider: import('@opentelemetry/sdk-metrics').MeterProvider;
   /**
-   * The latest export's result, whether any push got through (the periodic ones count), and
-   * how the pushes expressed their figures (the exporter's temporality preference).
+   * Whether any push got through (the periodic ones count), and how the pushes expressed their
+   * figures (the exporter's temporality preference).
    */
   outcome: {
-    last?: ExportResult;
     delivered: boolean;
     temporality: SeenTemporality;
     /**
@@ -102,6 +101,8 @@ interface OtlpPush {
   tls: TlsVariables;
   /** The pushes not answered yet, and whether one was cut at its deadline. */
   pushes: PushesInFlight;
+  /** The end's own push, whose result alone the end line tells. */
+  end: EndPush;
   /** Where the pushes' lines go until the end line, and nowhere after it. */
   lines: LinesUntilEnd;
   /**
@@ -150,15 +151,15 @@ async function otlpPush(
   const reporting = periodic ? carrying : undefined;
   let open = true;
   const pushes = new PushesInFlight();
+  const end = new EndPush();
   const results = withResults(carrying, (result, metrics) => {
-    outcome.last = result;
     outcome.temporality.see(metrics);
     kept.see(result, metrics);
     if (failureOf(result) === undefined) outcome.delivered = true;
     else if (refusedAsMalformed(result)) outcome.lost += 1;
   });
   // A failed push's delta points go with the next export, the last one included, counted there.
-  const sent = pushes.track(results);
+  const sent = pushes.track(end.mark(results));
   const exporter = gated(carryingFailedPushes(sent, carrying, carriedMax), () => open);
   const provider = new sdk.MeterProvider({
     // As the OTel SDK makes one, the run's own attributes last: its service.instance.id keeps
@@ -181,6 +182,7 @@ async function otlpPush(
     secrets: redactionList(secrets),
     tls,
     pushes,
+    end,
     lines,
     closeGate: () => {
       open = false;
@@ -196,17 +198,19 @@ async function finalPush(push: OtlpPush): Promise<string | undefined> {
   // Under delta, what the pushes refused as malformed before it carried is lost: close says it.
   if (!reporting) outcome.untold = outcome.lost;
   let thrown: string | undefined;
-  outcome.last = undefined;
+  push.end.begin();
   const pushed = provider.forceFlush().catch((err: unknown) => {
     thrown = messageOf(err);
   });
   const settled = await settlesWithin(pushed, PUSH_TIMEOUT_MS);
-  // A failure seen meanwhile (the periodic push it waits for, retried) says more than the clock.
-  const failure = thrown ?? (outcome.last && failureOf(outcome.last, push.secrets, push.tls));
-  // Except the exporter's own timeout, which is PUSH_TIMEOUT_MS too: the periodic push it waited
-  // for, cut first, is the same end, said in the deadline's words whichever timer fired.
+  // The end's own push's answer, whatever the others' (a periodic push cut after it got through
+  // is not its end), even where the flush still waits for them.
+  const own = push.end.result;
+  const failure = own ? failureOf(own, push.secrets, push.tls) : thrown;
+  // The exporter's own timeout is PUSH_TIMEOUT_MS too, from the push's start: the same end, said
+  // in the deadline's words whichever timer fired.
   if (failure === EXPORT_TIMED_OUT) return NO_ANSWER;
-  if (failure !== undefined || settled) return failure;
+  if (failure !== undefined || own || settled) return failure;
   return NO_ANSWER;
 }
 
@@ -547,7 +551,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
       // A last push with no answer is still in flight itself (it went out once the end's 3 s had
       // begun, and the exporter cuts it 3 s from its own start): the end line tells it, and told
       // here too it read as a second push, `not told` against the end's `not delivered`.
-      const flying = otlp.pushes.count - (failure === NO_ANSWER ? 1 : 0);
+      const flying = otlp.pushes.count - (otlp.end.inFlight ? 1 : 0);
       if (flying > 0) logger.warn(inFlightText(flying, otlp.shown));
       logger.error(`could not push metrics to ${otlp.shown}: ${failure}; ${dropped}`);
       return 'failed';

@@ -261,6 +261,34 @@ describe("run's --otlp session", () => {
     expect(value, text).to.equal('unanswered');
   });
 
+  // The first periodic push is held; the reader stops waiting for it after its 1 s interval and
+  // sends the end's, answered 200 at once. The held push's answer came last, read as the end's:
+  // `no answer within 3 s` (cut at the exporter's 3 s) or `Unauthorized`, `… not delivered`.
+  for (const [what, held] of [
+    ['cut', { status: 200, afterMs: 5000 }],
+    ['refused', { status: 401, afterMs: 2000 }],
+  ] as const) {
+    it(`ends as its own push was answered, not as a periodic push ${what} after it`, async function () {
+      this.timeout(30_000);
+      let received = 0;
+      const answer = () =>
+        ++received === 1
+          ? new Promise<number>((r) => setTimeout(() => r(held.status), held.afterMs))
+          : 200;
+      const { value, lines, text } = await withSession({ answer }, {}, async (session, r) => {
+        await stopOnce(session, () => r.received.length >= 1);
+        const end = await session.close();
+        // A failed end leaves the reader pushing: stopped, so that no push of it outlives this.
+        if (end === 'failed') await session.discard();
+        const [first] = r.received;
+        return { end, firstTaken: r.pushes.includes(first), taken: r.pushes.length > 0 };
+      });
+      // The end's push got through; the held one did not (it was answered, or cut, after it).
+      expect(value, text).to.deep.equal({ end: 'pushed', firstTaken: false, taken: true });
+      expect(lines, text).to.deep.equal([]);
+    });
+  }
+
   it('pushes nothing and tells no line after its end where the last push failed', async function () {
     this.timeout(30_000);
     // A failed end left the reader pushing until the process exited (no shutdown, which would
