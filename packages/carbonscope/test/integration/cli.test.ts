@@ -1702,21 +1702,28 @@ Module._load = function (request, ...rest) {
     });
   });
 
-  // A command that outlasts the first periodic push (1 s) leaves that push in flight at the end;
-  // cut at its own timeout first, it was told in the exporter's words (`Request timed out`). A
-  // short one on a loaded machine did the same: one outcome, said one way, whichever timer fires.
+  // A command that outlasts the first periodic push leaves that push in flight at the end; cut at
+  // its own timeout first, it was told in the exporter's words (`Request timed out`). A short one
+  // on a loaded machine did the same: one outcome, said one way, whichever timer fires. Pushing
+  // every 4 s, the periodic push (at 4 s) is cut at 7 s, 2 s before the end's 3 s are over, and
+  // the next goes out at 12 s, gated: the lines are the same at every run, and compared whole,
+  // so a push told twice (in flight, then unanswered) is seen.
   for (const [what, script] of [
     ['a short command', '1'],
-    ['a command that outlasts a periodic push', 'setTimeout(() => {}, 1500)'],
+    ['a command that outlasts a periodic push', 'setTimeout(() => {}, 6000)'],
   ] as const) {
     it(`gives up on a collector that never answers within a few seconds, and says so (${what})`, async () => {
       await withSilentCollector(async (port) => {
-        const r = await cli(['run', '--otlp', `http://127.0.0.1:${port}`, ...node(script)]);
+        const url = `http://127.0.0.1:${port}`;
+        const r = await cli(['run', '--interval', '4s', '--otlp', url, ...node(script)]);
         expect(r.code, r.stderr).to.equal(0);
-        // Its own deadline's word, not the exporter's timeout (10 s with its retries).
-        expect(r.stderr).to.include(
-          `could not push metrics to http://127.0.0.1:${port}/v1/metrics: no answer within ${PUSH_TIMEOUT_MS / 1000} s`,
-        );
+        // Its own deadline's word, not the exporter's timeout (10 s with its retries), once.
+        const told = r.stderr
+          .split('\n')
+          .filter((line) => /^carbonscope: (warning|error):/.test(line));
+        expect(told, r.stderr).to.deep.equal([
+          `carbonscope: error: could not push metrics to ${url}/v1/metrics: no answer within ${PUSH_TIMEOUT_MS / 1000} s; this run's metrics were not delivered`,
+        ]);
       });
     });
   }
