@@ -14,9 +14,10 @@ export const KEPT_NOTES_MAX = 32;
  * The push lines `run` tells at its end (PushNote: a partial success, points the carrying
  * dropped), where its pushes' other lines go nowhere: none interrupts the command's output, and
  * none is lost. At most KEPT_NOTES_MAX lines, then a count, so a long outage holds no more. One
- * that comes once they were told is told then, through the logger they were told to (which the
- * session silences after a failed end's line: LinesUntilEnd). `monitor` tells its
- * lines as they come (told to its logger from the start) and counts them for its end as `run`.
+ * that comes once they were told is told then, through the logger they were told to, which the
+ * session silences (LinesUntilEnd) after a failed end's line and after discard()'s lines: a push
+ * answered after either is not told, read as the end's own. `monitor` tells its lines as they
+ * come (told to its logger from the start) and counts them for its end as `run`.
  */
 export class KeptNotes {
   private readonly lines: string[] = [];
