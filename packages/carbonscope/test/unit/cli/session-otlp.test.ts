@@ -40,12 +40,14 @@ interface Pushing {
   pushWarnings?: boolean;
   /** How often it pushes (`1s` where not given). */
   interval?: string;
+  /** The exporter's temporality preference (`delta` where not given). */
+  temporality?: 'delta' | 'cumulative';
 }
 
 /**
- * A `run --otlp` session under delta temporality pushing every second to a receiver answering
- * as `receiving` says, ended by `body`: what it returned and the lines written meanwhile. The
- * temporality variable is set only meanwhile, whatever fails.
+ * A `run --otlp` session under delta temporality (or `pushing.temporality`) pushing every second
+ * to a receiver answering as `receiving` says, ended by `body`: what it returned and the lines
+ * written meanwhile. The temporality variable is set only meanwhile, whatever fails.
  */
 async function withSession<T>(
   receiving: OtlpReceiverOptions,
@@ -55,7 +57,7 @@ async function withSession<T>(
   const receiver = await otlpReceiver(receiving);
   const before = process.env[TEMPORALITY];
   try {
-    process.env[TEMPORALITY] = 'delta';
+    process.env[TEMPORALITY] = pushing.temporality ?? 'delta';
     const options = parseRunArgs(
       ['--source', 'estimate', '--interval', pushing.interval ?? '1s', '--otlp'].concat([
         receiver.url,
@@ -264,6 +266,7 @@ describe("run's --otlp session", () => {
   // The first periodic push is held; the reader stops waiting for it after its 1 s interval and
   // sends the end's, answered 200 at once. The held push's answer came last, read as the end's:
   // `no answer within 3 s` (cut at the exporter's 3 s) or `Unauthorized`, `… not delivered`.
+  // Cumulative, the end's push carries every total: delivered whatever became of the held one.
   for (const [what, held] of [
     ['cut', { status: 200, afterMs: 5000 }],
     ['refused', { status: 401, afterMs: 2000 }],
@@ -275,7 +278,8 @@ describe("run's --otlp session", () => {
         ++received === 1
           ? new Promise<number>((r) => setTimeout(() => r(held.status), held.afterMs))
           : 200;
-      const { value, lines, text } = await withSession({ answer }, {}, async (session, r) => {
+      const pushing = { temporality: 'cumulative' } as const;
+      const { value, lines, text } = await withSession({ answer }, pushing, async (session, r) => {
         await stopOnce(session, () => r.received.length >= 1);
         const end = await session.close();
         // A failed end leaves the reader pushing: stopped, so that no push of it outlives this.
