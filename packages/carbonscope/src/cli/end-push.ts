@@ -4,7 +4,9 @@ import type { ExportResult, PushMetricExporter } from '../otel/sdk/index.js';
  * The --otlp end's own push and its result: the first export that starts once the end began (the
  * reader's forceFlush waits for a push already in flight, then sends the end's). The latest
  * result of any push read a periodic push cut or refused after the end's got through as the
- * end's, which then said `not delivered` of figures the collector had.
+ * end's, which then said `not delivered` of figures the collector had. A periodic push collected
+ * before begin() cannot start after it: its collect (sync callbacks, the env resource) ends in the
+ * timer's own tick. An async callback or resource would break that: mark the end's by its points.
  */
 export class EndPush {
   private begun = false;
