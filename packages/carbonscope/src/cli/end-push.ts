@@ -19,6 +19,11 @@ export class EndPush {
     this.begun = true;
   }
 
+  /** Whether the end's push went out: a push that fails after that is carried by none. */
+  get gone(): boolean {
+    return this.sent;
+  }
+
   /** Whether the end's push went out and has no result yet. */
   get inFlight(): boolean {
     return this.sent && this.result === undefined;

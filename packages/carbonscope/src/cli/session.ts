@@ -85,6 +85,11 @@ interface OtlpPush {
     lost: number;
     /** The pushes that failed before the last one, where no line told them. */
     untold?: number;
+    /**
+     * The pushes refused once the end's had gone out (a periodic one, sent before it): no push
+     * carries their delta points, which a delivered end counts as untold.
+     */
+    afterEnd: number;
   };
   /** The URL pushed to, masked (withoutCredentials), as every line names it. */
   shown: string;
@@ -130,6 +135,7 @@ async function otlpPush(
     delivered: false,
     temporality: new SeenTemporality(),
     lost: 0,
+    afterEnd: 0,
   };
   const url = otlpMetricsUrl(endpoint);
   const own = alignedDeltaStarts(await otlpMetricExporter(env, '--otlp', url, PUSH_TIMEOUT_MS));
@@ -155,8 +161,14 @@ async function otlpPush(
   const results = withResults(carrying, (result, metrics) => {
     outcome.temporality.see(metrics);
     kept.see(result, metrics);
-    if (failureOf(result) === undefined) outcome.delivered = true;
-    else if (refusedAsMalformed(result)) outcome.lost += 1;
+    const failure = failureOf(result);
+    if (failure === undefined) outcome.delivered = true;
+    else {
+      if (refusedAsMalformed(result)) outcome.lost += 1;
+      // The end's own counts too, told by the end line where it failed. One cut at its deadline
+      // may have got through: not counted as lost.
+      if (end.gone && failure !== EXPORT_TIMED_OUT) outcome.afterEnd += 1;
+    }
   });
   // A failed push's delta points go with the next export, the last one included, counted there.
   const sent = pushes.track(end.mark(results));
@@ -529,7 +541,11 @@ export async function openSession(o: SessionOptions): Promise<Session> {
       if (failure === undefined) {
         otlp.closeGate();
         await otlp.provider.shutdown().catch(() => undefined);
-        const lost = lostUntold(otlp.outcome);
+        // A periodic push refused after the end's went out (held, then answered): under delta its
+        // points are in no push, where `pushed` alone said all were delivered.
+        const { outcome } = otlp;
+        if (outcome.afterEnd > 0) outcome.untold = (outcome.untold ?? 0) + outcome.afterEnd;
+        const lost = lostUntold(outcome);
         if (lost === 0 && short.length === 0) return 'pushed';
         // One line for the end: `could not deliver` followed by finish's `pushed the metrics`
         // read as two ends, the last as all delivered.

@@ -293,6 +293,23 @@ describe("run's --otlp session", () => {
     });
   }
 
+  // Under delta the held push's points are in it alone: refused after the end's push went out,
+  // no push carries them, and the end said `pushed` as if all were delivered.
+  it('ends delivered less what a periodic push refused after its own carried (delta)', async function () {
+    this.timeout(30_000);
+    let received = 0;
+    const answer = () =>
+      ++received === 1 ? new Promise<number>((r) => setTimeout(() => r(401), 2000)) : 200;
+    const { value, lines, text, url } = await withSession({ answer }, {}, async (session, r) => {
+      await stopOnce(session, () => r.received.length >= 1);
+      return session.close();
+    });
+    expect(value, text).to.equal('told');
+    expect(lines, text).to.deep.equal([
+      `carbonscope: warning: pushed the metrics to ${url}, but not what 1 earlier push that failed carried: it is lost (delta temporality)`,
+    ]);
+  });
+
   it('pushes nothing and tells no line after its end where the last push failed', async function () {
     this.timeout(30_000);
     // A failed end left the reader pushing until the process exited (no shutdown, which would
