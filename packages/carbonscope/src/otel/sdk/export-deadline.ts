@@ -82,6 +82,8 @@ interface Flight {
   readonly at: number;
   /** The last HTTP answer one of its exporter's requests had while it flew. */
   answer?: HttpAnswer;
+  /** A request known to be its own is open (deadlineOf): the next one is another export's. */
+  sending?: boolean;
 }
 
 /**
@@ -118,13 +120,43 @@ function ownerOf(request: ClientRequest): OwnRequests | undefined {
   return undefined;
 }
 
-/** The earliest deadline of `own`'s exports in flight. */
-function earliestOf(own: OwnRequests): number {
-  let earliest = Number.POSITIVE_INFINITY;
+/**
+ * When `request` of `own` must end: the deadline of its export, where it can be told. An export
+ * has one request open at a time (its retry starts once the refused one closed), so a request
+ * starting is that of an export of `own` with none known open; where one alone is left, it is
+ * that one's, and that export is known to be sending until the request closes. Where several
+ * are left (a push beside another's retry), the latest of theirs: the earliest cut a later push
+ * at an earlier one's deadline. An earlier export's retry may then outlive its own by as much,
+ * bounded still by the exporter's timeout (its retry gets the time left as its idle timeout).
+ */
+function deadlineOf(own: OwnRequests, request: ClientRequest): number {
+  let latest = Number.NEGATIVE_INFINITY;
+  let only: Flight | undefined;
+  let left = 0;
   for (const flight of flights) {
-    if (flight.own === own && flight.at < earliest) earliest = flight.at;
+    if (flight.own !== own || flight.sending) continue;
+    left += 1;
+    only = flight;
+    if (flight.at > latest) latest = flight.at;
   }
-  return earliest;
+  if (left === 1 && only !== undefined) {
+    const sender = only;
+    sender.sending = true;
+    request.once('close', () => {
+      sender.sending = false;
+    });
+  }
+  // None left: more requests open than exports (not the OTLP exporter's way): none cut early.
+  return left > 0 ? latest : latestOf(own);
+}
+
+/** The latest deadline of `own`'s exports in flight. */
+function latestOf(own: OwnRequests): number {
+  let latest = Number.NEGATIVE_INFINITY;
+  for (const flight of flights) {
+    if (flight.own === own && flight.at > latest) latest = flight.at;
+  }
+  return latest;
 }
 
 /**
@@ -223,7 +255,7 @@ function idleTimeoutAfterIo(request: ClientRequest): void {
 }
 
 /**
- * Cuts a request of an exporter in flight at the earliest deadline of its exports, and keeps
+ * Cuts a request of an exporter in flight at its export's deadline (deadlineOf), and keeps
  * its answer's status for them (onResponse). Any other request is left as it came.
  */
 function onRequestStart(message: unknown): void {
@@ -237,7 +269,7 @@ function onRequestStart(message: unknown): void {
   own.waiting.sent(request, agent && own.built(agent) ? agent : undefined);
   idleTimeoutAfterIo(request);
   const cancel = atDeadline(
-    Math.max(0, earliestOf(own) - performance.now()),
+    Math.max(0, deadlineOf(own, request) - performance.now()),
     () => request.destroy(new Error(EXPORT_TIMED_OUT)),
     true,
   );
