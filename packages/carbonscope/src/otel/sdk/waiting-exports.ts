@@ -19,12 +19,20 @@ export const STOPPED_WAITING = 'the process began to end while the push waited t
 export class WaitingExports {
   private readonly unanswered = new Set<() => void>();
   private readonly agents = new Set<Agent>();
+  /** Of those, how many never ran the patched addRequest: their requests may not be counted. */
+  private unseen = 0;
   /** Requests counted open, from their creation where their agent was seen before. */
   private readonly counted = new WeakSet<ClientRequest>();
   private open = 0;
   private stopAt = false;
   /** True once an export was answered at the stop: a request after it may be its retry. */
   private failedAtStop = false;
+
+  /**
+   * `calls`: whether this runtime hands a request to its agent's own addRequest
+   * (runtimeCallsAddRequest), which stands for an agent's patch seen to run before it ran.
+   */
+  constructor(private readonly calls: () => boolean = runtimeCallsAddRequest) {}
 
   /** True once stop() was called: its exports fail at once, and its agents take no request. */
   get stopped(): boolean {
@@ -64,7 +72,14 @@ export class WaitingExports {
    */
   private watch(agent: Agent): void {
     const { addRequest } = agent as unknown as AddingAgent;
+    // Patched once its first request was sent: only the runtime's way tells of that one.
+    let seen = this.calls();
+    if (!seen) this.unseen += 1;
     const adding: AddingAgent['addRequest'] = (request, ...rest) => {
+      if (!seen) {
+        seen = true;
+        this.unseen -= 1;
+      }
       if (this.stopAt) {
         refuse(request);
         return;
@@ -89,7 +104,10 @@ export class WaitingExports {
   private failIdle(): void {
     // No agent watched: no request of its exports was counted from its creation (none went
     // through yet, or this Node lacks the internals), so one may be under way: all are awaited.
-    if (this.open > 0 || this.agents.size === 0) return;
+    // So too where one was never seen to run its patched addRequest: a runtime that keeps
+    // Agent.prototype.addRequest but no longer calls it would neither count a request nor
+    // refuse a retry, which would then carry delta points twice.
+    if (this.open > 0 || this.agents.size === 0 || this.unseen > 0) return;
     for (const fail of [...this.unanswered]) {
       this.failedAtStop = true;
       fail();
@@ -115,6 +133,30 @@ function refuse(request: ClientRequest): void {
 const REFUSABLE =
   typeof (Agent.prototype as unknown as Partial<AddingAgent>).addRequest === 'function' &&
   typeof (ClientRequest.prototype as unknown as Partial<RefusedRequest>).onSocket === 'function';
+
+let called: boolean | undefined;
+
+/**
+ * Whether a ClientRequest made here hands itself to its agent's own addRequest, tried once: an
+ * agent that takes it and does nothing, so no socket is made. False where the runtime goes round
+ * it (as a ClientRequest would round the patch) or throws.
+ */
+export function runtimeCallsAddRequest(): boolean {
+  if (called !== undefined) return called;
+  let took = false;
+  const agent = new Agent();
+  Object.assign(agent, { addRequest: () => (took = true) });
+  try {
+    const request = new ClientRequest({ agent, host: '127.0.0.1', port: 9 });
+    request.on('error', () => undefined);
+    request.destroy();
+  } catch {
+    took = false;
+  }
+  agent.destroy();
+  called = took;
+  return called;
+}
 
 /** Node's Agent, as a ClientRequest calls it: @types/node leaves addRequest out. */
 interface AddingAgent {
