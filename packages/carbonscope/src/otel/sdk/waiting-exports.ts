@@ -30,7 +30,8 @@ export class WaitingExports {
 
   /**
    * `calls`: whether this runtime hands a request to its agent's own addRequest
-   * (runtimeCallsAddRequest), which stands for an agent's patch seen to run before it ran.
+   * (runtimeCallsAddRequest), which stands for an agent's patch seen to run before it ran;
+   * asked at the stop alone, where an agent's patch was not seen to run yet.
    */
   constructor(private readonly calls: () => boolean = runtimeCallsAddRequest) {}
 
@@ -72,9 +73,8 @@ export class WaitingExports {
    */
   private watch(agent: Agent): void {
     const { addRequest } = agent as unknown as AddingAgent;
-    // Patched once its first request was sent: only the runtime's way tells of that one.
-    let seen = this.calls();
-    if (!seen) this.unseen += 1;
+    let seen = false;
+    this.unseen += 1;
     const adding: AddingAgent['addRequest'] = (request, ...rest) => {
       if (!seen) {
         seen = true;
@@ -107,7 +107,10 @@ export class WaitingExports {
     // So too where one was never seen to run its patched addRequest: a runtime that keeps
     // Agent.prototype.addRequest but no longer calls it would neither count a request nor
     // refuse a retry, which would then carry delta points twice.
-    if (this.open > 0 || this.agents.size === 0 || this.unseen > 0) return;
+    if (this.open > 0 || this.agents.size === 0) return;
+    // Patched once its first request was sent: only the runtime's way tells of that one. Asked
+    // here, at the stop, not as a request starts: the probe makes a ClientRequest.
+    if (this.unseen > 0 && !this.calls()) return;
     for (const fail of [...this.unanswered]) {
       this.failedAtStop = true;
       fail();

@@ -51,7 +51,15 @@ describe('WaitingExports', () => {
     const { port } = server.address() as AddressInfo;
     const agent = new Agent({ keepAlive: true });
     try {
-      const waiting = new WaitingExports(calls);
+      let stopping = false;
+      // The probe makes a ClientRequest: never as a request of an export starts.
+      const asked =
+        calls &&
+        (() => {
+          expect(stopping, 'the runtime asked at the stop alone').to.equal(true);
+          return calls();
+        });
+      const waiting = new WaitingExports(asked);
       let failed = 0;
       const send = async () => {
         const sent = request({ agent, host: '127.0.0.1', port, method: 'POST' });
@@ -67,6 +75,7 @@ describe('WaitingExports', () => {
       for (let i = 0; i < before; i++) await send();
       waiting.began(() => failed++);
       await send();
+      stopping = true;
       waiting.stop();
       const retry = request({ agent, host: '127.0.0.1', port, method: 'POST' });
       retry.end('x');
