@@ -126,8 +126,9 @@ function ownerOf(request: ClientRequest): OwnRequests | undefined {
  * starting is that of an export of `own` with none known open; where one alone is left, it is
  * that one's, and that export is known to be sending until the request closes. Where several
  * are left (a push beside another's retry), the latest of theirs: the earliest cut a later push
- * at an earlier one's deadline. An earlier export's retry may then outlive its own by as much,
- * bounded still by the exporter's timeout (its retry gets the time left as its idle timeout).
+ * at an earlier one's deadline. An earlier export's retry may then run to the later deadline
+ * where the collector answers slowly (the exporter's idle timeout is no bound), no further:
+ * never past the latest of the exporter's exports in flight, as that export's own request.
  */
 function deadlineOf(own: OwnRequests, request: ClientRequest): number {
   let latest = Number.NEGATIVE_INFINITY;
