@@ -1,4 +1,5 @@
-import { Agent, ClientRequest } from 'node:http';
+import type { Agent, ClientRequest } from 'node:http';
+import { nodeHttp } from '../../node-http.js';
 import { setImmediate } from '../../real-timers.js';
 
 /** How an export answered at the stop, with no request of its exporter open, is worded. */
@@ -134,8 +135,9 @@ function refuse(request: ClientRequest): void {
  * they are gone, no export is answered at the stop: it is awaited, as before stop 83.
  */
 const REFUSABLE =
-  typeof (Agent.prototype as unknown as Partial<AddingAgent>).addRequest === 'function' &&
-  typeof (ClientRequest.prototype as unknown as Partial<RefusedRequest>).onSocket === 'function';
+  typeof (nodeHttp.Agent.prototype as unknown as Partial<AddingAgent>).addRequest === 'function' &&
+  typeof (nodeHttp.ClientRequest.prototype as unknown as Partial<RefusedRequest>).onSocket ===
+    'function';
 
 let called: boolean | undefined;
 
@@ -147,10 +149,10 @@ let called: boolean | undefined;
 export function runtimeCallsAddRequest(): boolean {
   if (called !== undefined) return called;
   let took = false;
-  const agent = new Agent();
+  const agent = new nodeHttp.Agent();
   Object.assign(agent, { addRequest: () => (took = true) });
   try {
-    const request = new ClientRequest({ agent, host: '127.0.0.1', port: 9 });
+    const request = new nodeHttp.ClientRequest({ agent, host: '127.0.0.1', port: 9 });
     request.on('error', () => undefined);
     request.destroy();
   } catch {
