@@ -90,6 +90,11 @@ interface OtlpPush {
      * carries their delta points, which a delivered end counts as untold.
      */
     afterEnd: number;
+    /**
+     * The pushes cut at their deadline once the end's had gone out: they may have got through,
+     * and no push carries their delta points, which a delivered end says it does not know.
+     */
+    cutAfterEnd: number;
   };
   /** The URL pushed to, masked (withoutCredentials), as every line names it. */
   shown: string;
@@ -136,6 +141,7 @@ async function otlpPush(
     temporality: new SeenTemporality(),
     lost: 0,
     afterEnd: 0,
+    cutAfterEnd: 0,
   };
   const url = otlpMetricsUrl(endpoint);
   const own = alignedDeltaStarts(await otlpMetricExporter(env, '--otlp', url, PUSH_TIMEOUT_MS));
@@ -164,10 +170,13 @@ async function otlpPush(
     const failure = failureOf(result);
     if (failure === undefined) outcome.delivered = true;
     else {
-      if (refusedAsMalformed(result)) outcome.lost += 1;
+      const malformed = refusedAsMalformed(result);
+      if (malformed) outcome.lost += 1;
       // The end's own counts too, told by the end line where it failed. One cut at its deadline
-      // may have got through: not counted as lost.
-      if (end.gone && failure !== EXPORT_TIMED_OUT) outcome.afterEnd += 1;
+      // may have got through: not lost, not known either.
+      if (!end.gone) return;
+      if (failure === EXPORT_TIMED_OUT) outcome.cutAfterEnd += 1;
+      else outcome.afterEnd += 1;
     }
   });
   // A failed push's delta points go with the next export, the last one included, counted there.
@@ -266,6 +275,39 @@ function inFlightText(count: number, shown: string): string {
   return `${pushesText(count)} to ${shown} still in flight at the end: whether ${them} got through is not told`;
 }
 
+/** Other pushes whose fate is not known: those cut at their deadline, and those in flight. */
+interface UnknownPushes {
+  cut: number;
+  flying: number;
+}
+
+/** `cut` and `flying` where there are any and the pushes are delta (else the end's carries all). */
+function deltaOnly(
+  outcome: OtlpPush['outcome'],
+  cut: number,
+  flying: number,
+): UnknownPushes | undefined {
+  if (cut + flying === 0 || outcome.temporality.value === 'cumulative') return undefined;
+  return { cut, flying };
+}
+
+/**
+ * `1 other push cut at its deadline: whether it got through is not told (…)`, in the words of a
+ * failed end's pushes in flight (inFlightText).
+ */
+function unknownText({ cut, flying }: UnknownPushes, outcome: OtlpPush['outcome']): string {
+  const count = cut + flying;
+  const [them, its] = count === 1 ? ['it', 'its'] : ['they', 'their'];
+  const how =
+    flying === 0
+      ? `cut at ${its} deadline`
+      : cut === 0
+        ? 'still in flight at the end'
+        : `cut at ${its} deadline or still in flight at the end`;
+  const carried = `what ${them} carried${ofDelta(outcome)} is in no other push: delta temporality`;
+  return `${pushesText(count, 'other ')} ${how}: whether ${them} got through is not told (${carried})`;
+}
+
 /** `1 push`, `3 earlier pushes`. */
 function pushesText(count: number, adjective = ''): string {
   return `${count} ${adjective}${count === 1 ? 'push' : 'pushes'}`;
@@ -292,7 +334,8 @@ function untoldText(outcome: OtlpPush['outcome']): string {
 /**
  * How session.close() ended the pushes: `none` without --otlp; `pushed`, every figure delivered,
  * not yet said; `told`, delivered less what earlier pushes that failed carried (delta
- * temporality), points the carrying dropped or points the collector rejected, said in its line;
+ * temporality), points the carrying dropped or points the collector rejected, or with other
+ * pushes cut at their deadline or in flight whose delta points no push carries, said in its line;
  * `failed`, the last push failed, said in its line.
  */
 export type PushEnd = 'none' | 'pushed' | 'told' | 'failed';
@@ -546,11 +589,16 @@ export async function openSession(o: SessionOptions): Promise<Session> {
         const { outcome } = otlp;
         if (outcome.afterEnd > 0) outcome.untold = (outcome.untold ?? 0) + outcome.afterEnd;
         const lost = lostUntold(outcome);
-        if (lost === 0 && short.length === 0) return 'pushed';
+        // Every push in flight is a periodic one (the end's own was answered): under delta, as
+        // one cut, whether its points got through is not known, and no other push has them.
+        const unknown = deltaOnly(outcome, outcome.cutAfterEnd, otlp.pushes.count);
+        if (lost === 0 && short.length === 0 && unknown === undefined) return 'pushed';
         // One line for the end: `could not deliver` followed by finish's `pushed the metrics`
         // read as two ends, the last as all delivered.
         const parts = [...(lost > 0 ? [lostText(otlp.outcome)] : []), ...short];
-        logger.warn(`pushed the metrics to ${otlp.shown}, but not ${parts.join(', nor ')}`);
+        const not = parts.length > 0 ? `, but not ${parts.join(', nor ')}` : '';
+        const untold = unknown ? `; ${unknownText(unknown, outcome)}` : '';
+        logger.warn(`pushed the metrics to ${otlp.shown}${not}${untold}`);
         return 'told';
       }
       // The reason may quote the URL's user:password or a header's token: the logger masks them.

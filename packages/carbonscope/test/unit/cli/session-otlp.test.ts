@@ -310,6 +310,23 @@ describe("run's --otlp session", () => {
     ]);
   });
 
+  // Under delta a periodic push cut at its deadline once the end's push went out may have got
+  // through or not, and no other push carries its points: the end said `pushed`, as if it had.
+  it('ends delivered but says a periodic push cut after its own is not told (delta)', async function () {
+    this.timeout(30_000);
+    let received = 0;
+    const answer = () =>
+      ++received === 1 ? new Promise<number>((r) => setTimeout(() => r(200), 5000)) : 200;
+    const { value, lines, text, url } = await withSession({ answer }, {}, async (session, r) => {
+      await stopOnce(session, () => r.received.length >= 1);
+      return session.close();
+    });
+    expect(value, text).to.equal('told');
+    expect(lines, text).to.deep.equal([
+      `carbonscope: warning: pushed the metrics to ${url}; 1 other push cut at its deadline: whether it got through is not told (what it carried is in no other push: delta temporality)`,
+    ]);
+  });
+
   it('pushes nothing and tells no line after its end where the last push failed', async function () {
     this.timeout(30_000);
     // A failed end left the reader pushing until the process exited (no shutdown, which would
