@@ -87,7 +87,8 @@ interface OtlpPush {
     untold?: number;
     /**
      * The pushes refused once the end's had gone out (a periodic one, sent before it): no push
-     * carries their delta points, which a delivered end counts as untold.
+     * carries their delta points, which a delivered end counts as untold. Not a 400's where
+     * `reporting` told it as it came (lost): the end counted it a second time.
      */
     afterEnd: number;
     /**
@@ -173,10 +174,10 @@ async function otlpPush(
       const malformed = refusedAsMalformed(result);
       if (malformed) outcome.lost += 1;
       // The end's own counts too, told by the end line where it failed. One cut at its deadline
-      // may have got through: not lost, not known either.
+      // may have got through: not lost, not known either. `monitor`'s line told a 400's as lost.
       if (!end.gone) return;
       if (failure === EXPORT_TIMED_OUT) outcome.cutAfterEnd += 1;
-      else outcome.afterEnd += 1;
+      else if (!(malformed && reporting)) outcome.afterEnd += 1;
     }
   });
   // A failed push's delta points go with the next export, the last one included, counted there.

@@ -420,6 +420,30 @@ describe("monitor's --otlp session", () => {
     ]);
   });
 
+  // Its line told the 400 as it came (lost): the end counted it again, as if a second push.
+  // The first push is answered 1.5 s after it went out: the end's went out 1 s after it (the
+  // reader's wait), the periodic push 2 s after it (answered after the 400: `pushed … again`)
+  // not yet.
+  it('tells a periodic push refused as malformed after its own push once, not in the end too', async function () {
+    this.timeout(30_000);
+    let received = 0;
+    const answer = () =>
+      ++received === 1 ? new Promise<number>((r) => setTimeout(() => r(400), 1500)) : 200;
+    const pushing = { pushWarnings: true };
+    const { value, lines, text, url } = await withSession(
+      { answer },
+      pushing,
+      async (session, r) => {
+        await stopOnce(session, () => r.received.length >= 1);
+        return session.close();
+      },
+    );
+    expect(value, text).to.equal('pushed');
+    expect(lines, text).to.deep.equal([
+      `carbonscope: warning: could not push metrics to ${url}: Bad Request (HTTP 400); what each push refused as malformed carried is lost: it is not sent again`,
+    ]);
+  });
+
   it('ends with no line of its own where the collector rejected nothing', async function () {
     this.timeout(30_000);
     const { end, lines, text } = await runSession([], { json: true, pushWarnings: true });
