@@ -137,6 +137,20 @@ async function runSession(
   return { end, ...rest };
 }
 
+/**
+ * withSession whose receiver answers its first push `status` after `afterMs` (the others 200 at
+ * once), closed once that push came: close()'s result and the lines written.
+ */
+function heldFirstPush(status: number, afterMs: number, pushing: Pushing = {}) {
+  let received = 0;
+  const answer = () =>
+    ++received === 1 ? new Promise<number>((r) => setTimeout(() => r(status), afterMs)) : 200;
+  return withSession({ answer }, pushing, async (session, r) => {
+    await stopOnce(session, () => r.received.length >= 1);
+    return session.close();
+  });
+}
+
 describe("run's --otlp session", () => {
   it('ends in a line that says what the carried points cap dropped, not as pushed', async function () {
     this.timeout(30_000);
@@ -297,13 +311,7 @@ describe("run's --otlp session", () => {
   // no push carries them, and the end said `pushed` as if all were delivered.
   it('ends delivered less what a periodic push refused after its own carried (delta)', async function () {
     this.timeout(30_000);
-    let received = 0;
-    const answer = () =>
-      ++received === 1 ? new Promise<number>((r) => setTimeout(() => r(401), 2000)) : 200;
-    const { value, lines, text, url } = await withSession({ answer }, {}, async (session, r) => {
-      await stopOnce(session, () => r.received.length >= 1);
-      return session.close();
-    });
+    const { value, lines, text, url } = await heldFirstPush(401, 2000);
     expect(value, text).to.equal('told');
     expect(lines, text).to.deep.equal([
       `carbonscope: warning: pushed the metrics to ${url}, but not what 1 earlier push that failed carried: it is lost (delta temporality)`,
@@ -314,13 +322,7 @@ describe("run's --otlp session", () => {
   // through or not, and no other push carries its points: the end said `pushed`, as if it had.
   it('ends delivered but says a periodic push cut after its own is not told (delta)', async function () {
     this.timeout(30_000);
-    let received = 0;
-    const answer = () =>
-      ++received === 1 ? new Promise<number>((r) => setTimeout(() => r(200), 5000)) : 200;
-    const { value, lines, text, url } = await withSession({ answer }, {}, async (session, r) => {
-      await stopOnce(session, () => r.received.length >= 1);
-      return session.close();
-    });
+    const { value, lines, text, url } = await heldFirstPush(200, 5000);
     expect(value, text).to.equal('told');
     expect(lines, text).to.deep.equal([
       `carbonscope: warning: pushed the metrics to ${url}; 1 other push cut at its deadline: whether it got through is not told (what it carried is in no other push: delta temporality)`,
@@ -426,18 +428,7 @@ describe("monitor's --otlp session", () => {
   // not yet.
   it('tells a periodic push refused as malformed after its own push once, not in the end too', async function () {
     this.timeout(30_000);
-    let received = 0;
-    const answer = () =>
-      ++received === 1 ? new Promise<number>((r) => setTimeout(() => r(400), 1500)) : 200;
-    const pushing = { pushWarnings: true };
-    const { value, lines, text, url } = await withSession(
-      { answer },
-      pushing,
-      async (session, r) => {
-        await stopOnce(session, () => r.received.length >= 1);
-        return session.close();
-      },
-    );
+    const { value, lines, text, url } = await heldFirstPush(400, 1500, { pushWarnings: true });
     expect(value, text).to.equal('pushed');
     expect(lines, text).to.deep.equal([
       `carbonscope: warning: could not push metrics to ${url}: Bad Request (HTTP 400); what each push refused as malformed carried is lost: it is not sent again`,
