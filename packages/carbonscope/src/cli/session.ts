@@ -87,8 +87,8 @@ interface OtlpPush {
     untold?: number;
     /**
      * The pushes refused once the end's had gone out (a periodic one, sent before it): no push
-     * carries their delta points, which a delivered end counts as untold. Not a 400's where
-     * `reporting` told it as it came (lost): the end counted it a second time.
+     * carries their delta points, which a delivered end counts as untold. Not a 400's: `lost`
+     * counts it, whenever it came.
      */
     afterEnd: number;
     /**
@@ -174,10 +174,10 @@ async function otlpPush(
       const malformed = refusedAsMalformed(result);
       if (malformed) outcome.lost += 1;
       // The end's own counts too, told by the end line where it failed. One cut at its deadline
-      // may have got through: not lost, not known either. `monitor`'s line told a 400's as lost.
+      // may have got through: not lost, not known either.
       if (!end.gone) return;
       if (failure === EXPORT_TIMED_OUT) outcome.cutAfterEnd += 1;
-      else if (!(malformed && reporting)) outcome.afterEnd += 1;
+      else if (!malformed) outcome.afterEnd += 1;
     }
   });
   // A failed push's delta points go with the next export, the last one included, counted there.
@@ -586,9 +586,11 @@ export async function openSession(o: SessionOptions): Promise<Session> {
         otlp.closeGate();
         await otlp.provider.shutdown().catch(() => undefined);
         // A periodic push refused after the end's went out (held, then answered): under delta its
-        // points are in no push, where `pushed` alone said all were delivered.
+        // points are in no push, where `pushed` alone said all were delivered. Every 400 that
+        // came, `run`'s (none told it, one answered while the end waited for it too); `monitor`'s
+        // line told its own as it came: counted here again, it read as a second push.
         const { outcome } = otlp;
-        if (outcome.afterEnd > 0) outcome.untold = (outcome.untold ?? 0) + outcome.afterEnd;
+        outcome.untold = (otlp.reporting ? 0 : outcome.lost) + outcome.afterEnd;
         const lost = lostUntold(outcome);
         // Every push in flight is a periodic one (the end's own was answered): under delta, as
         // one cut, whether its points got through is not known, and no other push has them.
